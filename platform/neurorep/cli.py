@@ -119,7 +119,7 @@ def validate_cmd(recipe: Path) -> None:
         return
     con.print(f"[red]{recipe}: {len(issues)} error(s)[/red]")
     for i in issues:
-        con.print(f"  {i}")
+        con.print(f"  {i}", markup=False)  # messages name tables like [sources.x]: not rich markup
     sys.exit(1)
 
 
