@@ -180,7 +180,11 @@ def new_plugin_cmd(name: str, dest: Path) -> None:
     """Create a pip-installable plugin NAME (distribution neurorep-NAME) with a conformance test."""
     from .scaffold import new_plugin
 
-    path = new_plugin(name, dest)
+    try:
+        path = new_plugin(name, dest)
+    except (ValueError, FileExistsError) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
     click.echo(f"created {path}\n  pip install -e {path}\n  neurorep check neurorep-{name}")
 
 

@@ -377,6 +377,9 @@ class Transform(Component):
     """A pluggable step applied to representations or RDMs before analysis (e.g. rank, thresholds)."""
 
     kind: ClassVar[str] = "transform"
+    #: What :meth:`transform` returns: ``"same"`` (the input's type) or ``"rdm"`` (always RDMs,
+    #: e.g. a transform defined on dissimilarities that turns a representation into its RDM first).
+    output_type: ClassVar[str] = "same"
 
     @abc.abstractmethod
     def transform(self, x: Representation | RDMs) -> Representation | RDMs:
@@ -467,6 +470,9 @@ def validate_component_class(cls: Any, expected_kind: str | None = None) -> None
         raise ComponentDeclarationError(
             f"Component {cid!r} is tagged stochastic but its __init__ has no 'random_state' parameter; "
             "add random_state: int | None = 0 so results are reproducible.")
+    if kind == "transform" and getattr(cls, "output_type", "same") not in ("same", "rdm"):
+        raise ComponentDeclarationError(
+            f"Transform {cid!r}: output_type must be 'same' or 'rdm', got {cls.output_type!r}.")
     if kind == "analyzer" and getattr(cls, "n_inputs", 2) not in (1, 2):
         raise ComponentDeclarationError(f"Analyzer {cid!r}: n_inputs must be 1 or 2, got {cls.n_inputs!r}.")
     cls._param_names()  # raises on *args/**kwargs

@@ -215,11 +215,18 @@ class Representation:
     def n_features(self) -> int:
         return self.data.shape[1]
 
-    def check_finite(self) -> Representation:
-        """Raise :class:`InvalidInputError` if ``data`` (or ``repeats``) holds NaN/inf; return self."""
-        _check_finite(self.data, f"Representation {self.name!r}")
+    def check_finite(self, owner: str | None = None) -> Representation:
+        """Raise :class:`InvalidInputError` if ``data`` (or ``repeats``) holds NaN/inf; return self.
+
+        Parameters
+        ----------
+        owner : str, optional
+            The component checking its input (e.g. ``"Analyzer 'cka.linear'"``), named in the message.
+        """
+        who = (f"{owner}: " if owner else "") + f"Representation {self.name!r}"
+        _check_finite(self.data, who)
         if self.repeats is not None:
-            _check_finite(self.repeats, f"Representation {self.name!r} (repeats)")
+            _check_finite(self.repeats, who + " (repeats)")
         return self
 
     def select(self, ids: Sequence[str]) -> Representation:
@@ -355,8 +362,9 @@ class RDMs:
             self, dissimilarities=self.dissimilarities[idx],
             rdm_descriptors={k: [list(v)[i] for i in idx] for k, v in self.rdm_descriptors.items()})
 
-    def check_finite(self) -> RDMs:
-        _check_finite(self.dissimilarities, f"RDMs {self.name!r}")
+    def check_finite(self, owner: str | None = None) -> RDMs:
+        """Raise :class:`InvalidInputError` if the dissimilarities hold NaN/inf; return self."""
+        _check_finite(self.dissimilarities, (f"{owner}: " if owner else "") + f"RDMs {self.name!r}")
         return self
 
     def fingerprint(self) -> str:

@@ -22,7 +22,10 @@ def _as_rep(x, owner: str) -> Representation:
     if not isinstance(x, Representation):
         raise InvalidInputError(f"{owner}: expected a Representation (stimuli x features), got {type(x).__name__}. "
                                 "CKA needs response patterns, not RDMs.")
-    return x.check_finite()
+    try:
+        return x.check_finite()
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"Analyzer {owner!r}: {exc}") from exc
 
 
 class LinearCKA(Analyzer):
@@ -108,7 +111,7 @@ class CorrelationRSA(Analyzer):
     citation = ("Kriegeskorte, Mur & Bandettini (2008). Representational similarity analysis - connecting the "
                 "branches of systems neuroscience. Front. Syst. Neurosci. 2:4. doi:10.3389/neuro.06.004.2008")
     tags = Tags(symmetric=True, larger_is_more_similar=True, maximum=1.0, input_type="any",
-                invariances=("isotropic_scaling", "translation", "feature_permutation"))
+                invariances=("isotropic_scaling", "feature_permutation"))
 
     def __init__(self, comparison: Literal["spearman", "pearson"] = "spearman",
                  align: Literal["strict", "reorder", "intersection"] = "reorder"):
@@ -116,10 +119,13 @@ class CorrelationRSA(Analyzer):
         self.align = align
 
     def _rdms(self, x) -> RDMs:
-        if isinstance(x, RDMs):
-            return x.check_finite()
-        if isinstance(x, Representation):
-            return _correlation_rdm(x.check_finite())
+        try:
+            if isinstance(x, RDMs):
+                return x.check_finite()
+            if isinstance(x, Representation):
+                return _correlation_rdm(x.check_finite())
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"Analyzer {self.id!r}: {exc}") from exc
         raise InvalidInputError(f"Analyzer {self.id!r}: expected a Representation or RDMs, got {type(x).__name__}.")
 
     def analyze(self, x, y=None):

@@ -37,6 +37,7 @@ class SyntheticSource(Source):
 
     id = "source.synthetic"
     version = "1.0.0"
+    citation = None  # synthetic data: no publication to cite
     tags = Tags(stochastic=True)
 
     def __init__(self, n_stimuli: int = 40, n_sites: int = 3, n_features: int = 32, n_latent: int = 4,
@@ -99,9 +100,26 @@ class NpzSource(Source):
 
     id = "source.npz"
     version = "1.0.0"
+    citation = None  # the user's own arrays: no publication to cite
 
     def __init__(self, path: str):
         self.path = path
+
+    @classmethod
+    def _conformance_instances(cls) -> list[NpzSource]:
+        """Instances for :mod:`neurorep.testing`: a small seeded file in a temporary folder removed at exit."""
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="neurorep-npz-")
+        atexit.register(shutil.rmtree, folder, True)
+        rng = np.random.default_rng(0)
+        repeats = rng.standard_normal((3, 12, 5))
+        path = Path(folder) / "toy.npz"
+        np.savez(path, stimulus_ids=np.array([f"img-{i:02d}" for i in range(12)]),
+                 roi_a=rng.standard_normal((12, 8)), roi_b=repeats.mean(0), roi_b__repeats=repeats)
+        return [cls(str(path))]
 
     def _open(self):
         p = Path(self.path)
