@@ -188,9 +188,12 @@ def new_plugin_cmd(name: str, dest: Path) -> None:
     click.echo(f"created {path}\n  pip install -e {path}\n  neurorep check neurorep-{name}")
 
 
-@cli.command("datasets")
-def datasets_cmd() -> None:
-    """List dataset components and whether their files are present in the data mirror."""
+@cli.group("datasets", invoke_without_command=True)
+@click.pass_context
+def datasets_cmd(ctx: click.Context) -> None:
+    """List dataset components (plugins add sub-commands such as fetch and verify)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from rich.table import Table
 
     reg = get_plugin_system().registry
