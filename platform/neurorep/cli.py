@@ -141,8 +141,8 @@ def run_cmd(recipe: Path, out_dir: Path | None, executor: str, scheduler: str | 
     try:
         summary = run_recipe(recipe, out_dir=out_dir, executor=executor, scheduler=scheduler,
                              n_workers=n_workers, progress=not no_progress)
-    except RecipeError as exc:
-        click.echo(str(exc), err=True)
+    except (RecipeError, ValueError) as exc:  # a bad recipe or option: say what is wrong, no traceback
+        click.echo(f"error: {exc}" if not isinstance(exc, RecipeError) else str(exc), err=True)
         sys.exit(1)
     click.echo(f"results: {summary['results_path']}")
     if summary.get("report_path"):
