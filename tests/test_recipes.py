@@ -987,3 +987,22 @@ def test_recipes_layer_imports_without_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_store_dtype_option_reaches_the_plan_and_the_store(tmp_path):
+    from neurorep.recipes import plan_text, validate_text
+    from neurorep.runner import run_plan
+
+    text = ('[recipe]\nname = "f16"\nstore_dtype = "float16"\n[sources.a]\ncomponent = "source.synthetic"\n'
+            '[[analyses]]\nname = "c"\ncomponent = "cka.linear"\ninputs = ["a"]\npairing = "within"\n')
+    plan = plan_text(text)
+    assert plan.options["store"] == {"dtype": "float16"}
+    summary = run_plan(plan, tmp_path / "out", progress=False)
+    assert summary["n_failed"] == 0
+    from neurorep.store import RepresentationStore
+
+    store = RepresentationStore(tmp_path / "out" / "store")
+    src = plan.of_kind("source")[0].key
+    assert store.read(src, "layer0").data.dtype.itemsize <= 4
+    bad = validate_text(text.replace('"float16"', '"int8"'))
+    assert len(bad) == 1 and bad[0].path == "recipe.store_dtype" and bad[0].line == 3

@@ -115,6 +115,7 @@ def build_plan(resolved: ResolvedRecipe, text: str) -> Plan:
         "description": resolved.description,
         "align": resolved.align,
         "report": copy.deepcopy(resolved.report),
+        "store": {"dtype": resolved.store_dtype},
         "stimuli": {
             name: {"kind": st.component.kind, "component_id": st.component.id,
                    "component_ref": st.component.ref, "version": st.component.version,

@@ -43,6 +43,9 @@ class RecipeMeta(_Strict):
     description: str = ""
     seed: int | None = None
     align: AlignMode = "reorder"
+    #: dtype of the arrays in the representation store (default: as the source returns them;
+    #: "float16" halves disk use).
+    store_dtype: Literal["float32", "float16"] | None = None
 
 
 class StimuliSpec(_Strict):

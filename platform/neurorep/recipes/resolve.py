@@ -123,6 +123,7 @@ class ResolvedRecipe:
     seed: int | None
     align: str
     report: dict[str, Any]
+    store_dtype: str | None = None
     stimuli: dict[str, ResolvedStimuli] = field(default_factory=dict)
     sources: dict[str, ResolvedSource] = field(default_factory=dict)
     analyses: list[ResolvedAnalysis] = field(default_factory=list)
@@ -496,6 +497,7 @@ class _Resolver:
         return ResolvedRecipe(
             name=str(meta.get("name", "")), description=str(meta.get("description") or ""),
             seed=seed if _is_int(seed) else None, align=align, report=dict(_as_dict(self.data.get("report"))),
+            store_dtype=meta.get("store_dtype") if meta.get("store_dtype") in ("float32", "float16") else None,
             stimuli=stimuli, sources=sources, analyses=analyses, generators=generators)
 
 
