@@ -9,9 +9,22 @@ PLUGIN_DIRS := $(sort $(wildcard plugins/neurorep-*))
 STAMP := $(VENV)/.neurorep-installed
 OUT ?= runs/quickstart
 
-.PHONY: setup quickstart test clean
+# Debian packages the tests and the main job use (data and a headless browser); installed when
+# missing and running as root, otherwise listed (tests that need them then skip with a reason).
+SYSTEM_PKGS := dataset-fashion-mnist chromium chromium-driver
 
-setup: $(STAMP)
+.PHONY: setup system-deps quickstart test clean
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian packages: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "note: Debian packages missing: $$missing (install them with apt-get; tests needing them skip)"; fi; \
+	fi
 
 $(STAMP): pyproject.toml $(wildcard plugins/neurorep-*/pyproject.toml) requirements-test.txt constraints.txt datasets/pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
