@@ -37,17 +37,22 @@ def toy_triplet(seed: int = 0) -> tuple[Representation, Representation, Represen
     """Three representations of the same 16 stimuli: ``x``, a related ``y`` and an unrelated ``u``.
 
     ``x`` (8 features) and ``y`` (6 features) share a 3-dimensional latent stimulus
-    structure (``y`` through a tanh); ``u`` (6 features) is independent noise.
+    structure (``y`` through a tanh); ``u`` (6 features) is independent noise. Each has
+    ``repeats`` (3 noisy measurements; ``data`` is their mean), so analyzers that need runs
+    (cross-validated distances, leave-one-run-out decoding) can be checked too.
     """
     rng = np.random.default_rng([seed, 2024])
     z = rng.standard_normal((N_STIMULI, 3))
-    x = z @ rng.standard_normal((3, 8)) + 0.3 * rng.standard_normal((N_STIMULI, 8))
-    y = np.tanh(z @ rng.standard_normal((3, 6))) + 0.3 * rng.standard_normal((N_STIMULI, 6))
-    u = rng.standard_normal((N_STIMULI, 6))
+    x_true = z @ rng.standard_normal((3, 8))
+    y_true = np.tanh(z @ rng.standard_normal((3, 6)))
+    x_rep = x_true[None] + 0.5 * rng.standard_normal((3, N_STIMULI, 8))
+    y_rep = y_true[None] + 0.5 * rng.standard_normal((3, N_STIMULI, 6))
+    u_rep = rng.standard_normal((3, N_STIMULI, 6))
     ids = stimulus_ids()
-    return (Representation(x, ids, space={"kind": "toy", "site": "x"}, name="toy-x"),
-            Representation(y, ids, space={"kind": "toy", "site": "y"}, name="toy-y"),
-            Representation(u, ids, space={"kind": "toy", "site": "u"}, name="toy-unrelated"))
+    return (Representation(x_rep.mean(0), ids, repeats=x_rep, space={"kind": "toy", "site": "x"}, name="toy-x"),
+            Representation(y_rep.mean(0), ids, repeats=y_rep, space={"kind": "toy", "site": "y"}, name="toy-y"),
+            Representation(u_rep.mean(0), ids, repeats=u_rep, space={"kind": "toy", "site": "u"},
+                           name="toy-unrelated"))
 
 
 def to_rdms(rep: Representation) -> RDMs:
@@ -82,24 +87,29 @@ def _orthogonal(p: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def transform_features(rep: Representation, invariance: str, seed: int = 1) -> Representation:
-    """Apply the feature-space transformation that ``invariance`` names to ``rep``."""
+    """Apply the feature-space transformation that ``invariance`` names to ``rep`` (and its repeats)."""
     rng = np.random.default_rng([seed, 7])
     X = rep.data.astype(float)
     p = X.shape[1]
     if invariance == "orthogonal":
-        Y = X @ _orthogonal(p, rng)
+        q = _orthogonal(p, rng)
+        f = lambda a: a @ q  # noqa: E731
     elif invariance == "isotropic_scaling":
-        Y = 3.7 * X
+        f = lambda a: 3.7 * a  # noqa: E731
     elif invariance == "translation":
-        Y = X + 5.0 * rng.standard_normal((1, p))
+        b = 5.0 * rng.standard_normal((1, p))
+        f = lambda a: a + b  # noqa: E731
     elif invariance == "invertible_linear":
         # well conditioned: singular values in [0.5, 2]
-        Y = X @ (_orthogonal(p, rng) @ np.diag(np.linspace(0.5, 2.0, p)) @ _orthogonal(p, rng))
+        m = _orthogonal(p, rng) @ np.diag(np.linspace(0.5, 2.0, p)) @ _orthogonal(p, rng)
+        f = lambda a: a @ m  # noqa: E731
     elif invariance == "feature_permutation":
-        Y = X[:, rng.permutation(p)]
+        perm = rng.permutation(p)
+        f = lambda a: a[..., perm]  # noqa: E731
     else:  # pragma: no cover - guarded by validate_component_class
         raise ValueError(f"unknown invariance {invariance!r}")
-    return dataclasses.replace(rep, data=Y, repeats=None, channel_descriptors={})
+    reps = None if rep.repeats is None else f(rep.repeats.astype(float))
+    return dataclasses.replace(rep, data=f(X), repeats=reps, channel_descriptors={})
 
 
 def with_nan(obj: Representation | RDMs) -> Representation | RDMs:
@@ -107,7 +117,11 @@ def with_nan(obj: Representation | RDMs) -> Representation | RDMs:
     if isinstance(obj, Representation):
         d = obj.data.astype(float).copy()
         d[1, 0] = np.nan
-        return dataclasses.replace(obj, data=d)
+        reps = None
+        if obj.repeats is not None:
+            reps = obj.repeats.astype(float).copy()
+            reps[:, 1, 0] = np.nan
+        return dataclasses.replace(obj, data=d, repeats=reps)
     d = obj.dissimilarities.copy()
     d[0, 1] = np.nan
     return dataclasses.replace(obj, dissimilarities=d)
