@@ -44,6 +44,7 @@ ENTRY_POINT_GROUP = "neurorep"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "neurorep.builtin.sources",
     "neurorep.builtin.analyzers",
+    "neurorep.builtin.decoding",
 )
 
 
