@@ -29,7 +29,7 @@ system-deps:
 $(STAMP): pyproject.toml $(wildcard plugins/neurorep-*/pyproject.toml) requirements-test.txt constraints.txt datasets/pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c constraints.txt -r requirements-test.txt
-	$(PY) -m pip install -q -c constraints.txt -e . -e datasets $(foreach d,$(PLUGIN_DIRS),-e $(d))
+	$(PY) -m pip install -q -c constraints.txt -e .[fmri] -e datasets $(foreach d,$(PLUGIN_DIRS),-e $(d))
 	@touch $(STAMP)
 
 quickstart: setup

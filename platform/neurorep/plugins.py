@@ -45,6 +45,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "neurorep.builtin.sources",
     "neurorep.builtin.analyzers",
     "neurorep.builtin.decoding",
+    "neurorep.builtin.fmri",
 )
 
 
