@@ -46,6 +46,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "neurorep.builtin.analyzers",
     "neurorep.builtin.decoding",
     "neurorep.builtin.fmri",
+    "neurorep.builtin.report_sections",
 )
 
 

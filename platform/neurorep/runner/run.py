@@ -526,8 +526,8 @@ def provenance(plan: Plan, system: Any, ctx: RunContext, **extra: Any) -> dict[s
 def run_recipe(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None,
                executor: str | Executor = "local", scheduler: Any = None, n_workers: int | None = None,
                progress: bool = True, system: Any = None, *, store_dtype: str | None = None,
-               retries: int = 2) -> dict[str, Any]:
-    """Validate and expand the recipe at ``path``, then :func:`run_plan` it.
+               retries: int = 2, report: bool = True) -> dict[str, Any]:
+    """Validate and expand the recipe at ``path``, then :func:`run_plan` it and write its HTML report.
 
     Parameters
     ----------
@@ -537,6 +537,10 @@ def run_recipe(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] | N
         Default ``runs/<recipe name>`` (relative to the working directory).
     executor, scheduler, n_workers, progress, system, store_dtype, retries
         As for :func:`run_plan`.
+    report : bool, keyword-only, default=True
+        Write ``OUT/report.html`` (:func:`neurorep.report.build_report`); its path is the
+        summary's ``report_path``. A report that fails is reported on stderr and in the
+        summary's ``report_error``; the results are kept.
 
     Raises
     ------
@@ -550,6 +554,16 @@ def run_recipe(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] | N
     plan = recipes.plan_file(path, registry=system.registry)
     if out_dir is None:
         out_dir = Path("runs") / plan.recipe_name
-    return run_plan(plan, out_dir, executor=executor, scheduler=scheduler, n_workers=n_workers, progress=progress,
-                    system=system, store_dtype=store_dtype, retries=retries)
+    summary = run_plan(plan, out_dir, executor=executor, scheduler=scheduler, n_workers=n_workers,
+                       progress=progress, system=system, store_dtype=store_dtype, retries=retries)
+    if report:
+        try:
+            from ..report import build_report
+
+            summary["report_path"] = str(build_report(summary["out_dir"], system=system))
+        except Exception as exc:  # the results are written already; a broken report must not lose them
+            summary["report_error"] = f"{type(exc).__name__}: {exc}"
+            print(f"neurorep: the report could not be written ({summary['report_error']}); the results are in "
+                  f"{summary['results_path']}. Retry with: neurorep report {summary['out_dir']}", file=sys.stderr)
+    return summary
 
