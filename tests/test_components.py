@@ -23,7 +23,7 @@ def test_param_model_from_signature_forbids_extra():
     with pytest.raises(ValidationError):
         m.model_validate({"comparsion": "pearson"})
     c = CorrelationRSA.from_params({"comparison": "pearson"})
-    assert c.get_params() == {"comparison": "pearson", "align": "reorder"}
+    assert c.get_params() == {**CorrelationRSA().get_params(), "comparison": "pearson"}
     assert c.clone().get_params() == c.get_params() and c.clone() is not c
     with pytest.raises(InvalidInputError, match="get_params"):
         c.set_params(bogus=1)

@@ -351,8 +351,8 @@ def test_unknown_id_suggestion_and_provider(builtin_registry, monkeypatch):
 
     import neurorep.recipes.resolve as resolve_mod
 
-    monkeypatch.setattr(resolve_mod, "known_providers", lambda: {"rsa.crossnobis": "neurorep-rsa"})
-    text = BASE + '\n[[analyses]]\nname = "x"\ncomponent = "rsa.crossnobis"\ninputs = ["a", "b"]\n'
+    monkeypatch.setattr(resolve_mod, "known_providers", lambda: {"rsa.riemannian": "neurorep-rsa"})
+    text = BASE + '\n[[analyses]]\nname = "x"\ncomponent = "rsa.riemannian"\ninputs = ["a", "b"]\n'
     (issue,) = validate_text(text, builtin_registry)
     assert "'neurorep-rsa'" in issue.message and "pip install neurorep-rsa" in issue.message
 
@@ -698,7 +698,9 @@ def test_task_contents_and_dependency_order(registry):
     assert t0.transforms == ({"component_id": "test.rank", "component_ref": RankTransform.__module__ + ":RankTransform",
                               "version": "1.0.0", "params": {"axis": 1}},)
     assert t0.labels == {"analysis": "x", "x": "b:layer0", "y": "roi:roi-0"}
-    assert t0.params == {"comparison": "spearman", "align": "reorder"}
+    from neurorep.builtin.analyzers import CorrelationRSA
+
+    assert t0.params == CorrelationRSA().get_params()  # the validated params: every default, written out
     assert t0.component_ref == "neurorep.builtin.analyzers:CorrelationRSA"
     assert t0.seed == 3
 
