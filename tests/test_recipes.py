@@ -236,7 +236,7 @@ def test_cli_validate_prints_every_error_and_exits_1():
 
 
 def test_cli_validate_valid_recipe_exits_0():
-    result = CliRunner().invoke(cli, ["validate", str(ROOT / "recipes" / "quickstart.toml")])
+    result = CliRunner().invoke(cli, ["validate", str(ROOT / "recipes" / "gallery-synthetic.toml")])
     assert result.exit_code == 0, result.output
     assert "valid" in result.output
 
@@ -759,7 +759,7 @@ def test_keys_stable_between_expansions_and_through_load_recipe(registry):
 
 
 def test_keys_stable_across_processes(builtin_registry, tmp_path):
-    path = ROOT / "recipes" / "quickstart.toml"
+    path = ROOT / "recipes" / "gallery-synthetic.toml"
     here = [t.key for t in plan_file(path, registry=builtin_registry).tasks]
     code = ("import json, sys\n"
             "from neurorep.plugins import PluginSystem\n"
@@ -965,7 +965,7 @@ SHIPPED = sorted((ROOT / "recipes").glob("*.toml"))
 
 def test_shipped_recipes_exist():
     names = {p.name for p in SHIPPED}
-    assert {"quickstart.toml", "gallery-cka.toml", "gallery-rsa.toml"} <= names
+    assert {"quickstart.toml", "gallery-synthetic.toml", "gallery-cka.toml", "gallery-rsa.toml"} <= names
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
@@ -975,8 +975,8 @@ def test_every_shipped_recipe_validates_and_expands(path):
     assert p.of_kind("source") and p.of_kind("analysis")
 
 
-def test_quickstart_expansion(builtin_registry):
-    p = plan_file(ROOT / "recipes" / "quickstart.toml", registry=builtin_registry)
+def test_synthetic_gallery_expansion(builtin_registry):
+    p = plan_file(ROOT / "recipes" / "gallery-synthetic.toml", registry=builtin_registry)
     assert len(analyses_of(p, "cka-layers")) == 10  # 4 sites, i <= j
     assert len(analyses_of(p, "rsa-models")) == 16  # 4 x 4
     assert all(t.params["comparison"] == "spearman" for t in analyses_of(p, "rsa-models"))

@@ -78,3 +78,12 @@ def test_result_row():
     row = Result(score=np.float64(0.5), metric="cka", n=np.int64(10)).to_row()
     assert row["score"] == 0.5 and type(row["score"]) is float and type(row["n"]) is int
     assert np.isnan(row["p_value"])
+
+
+def test_fingerprint_hashes_arrays_inside_list_payloads():
+    a = np.zeros((50, 50), np.uint8)
+    b = a.copy()
+    b[25, 25] = 1  # invisible in repr()
+    fa = StimulusSet(("x",), payload=[a]).fingerprint()
+    assert fa != StimulusSet(("x",), payload=[b]).fingerprint()
+    assert fa == StimulusSet(("x",), payload=[a.copy()]).fingerprint()

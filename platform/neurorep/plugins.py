@@ -45,8 +45,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "neurorep.builtin.sources",
     "neurorep.builtin.analyzers",
     "neurorep.builtin.decoding",
-    "neurorep.builtin.fmri",
+    "neurorep.builtin.models",
     "neurorep.builtin.report_sections",
+    "neurorep.builtin.fmri",
 )
 
 

@@ -138,8 +138,8 @@ class StimulusSet:
         if isinstance(self.payload, np.ndarray):
             h.update(hash_array(self.payload).encode())
         elif self.payload is not None:
-            for p in self.payload:
-                h.update(repr(p).encode())
+            for p in self.payload:  # arrays by content (repr() abbreviates large arrays)
+                h.update(hash_array(np.asarray(p)).encode() if isinstance(p, np.ndarray) else repr(p).encode())
         if self.paths is not None:
             h.update("\x00".join(self.paths).encode())
         return h.hexdigest()[:16]

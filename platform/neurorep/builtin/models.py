@@ -1,0 +1,33 @@
+"""Built-in model plugin: model-activation sources, the EfficientNet-Lite0 and SmolLM2 models, stimulus sets,
+and site-name adapters. Registering imports no torch (models are built on first use)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import hookimpl
+from ..models import EfficientNetLite0, SentenceDataset, SkimageSamples, SmolLM2, TorchSource
+from ..models.adapters import adapter_for_module
+
+
+@hookimpl
+def register_sources(register):
+    register(TorchSource)
+
+
+@hookimpl
+def register_models(register):
+    register(EfficientNetLite0)
+    register(SmolLM2)
+
+
+@hookimpl
+def register_datasets(register):
+    register(SentenceDataset)
+    register(SkimageSamples)
+
+
+@hookimpl
+def resolve_adapter(model: Any, model_id: str) -> dict[str, str] | None:
+    """Canonical site names for Hugging Face Llama models and EfficientNet-Lite (None for other models)."""
+    return adapter_for_module(model)
