@@ -244,7 +244,14 @@ def test_a_killed_extraction_resumes_at_the_batch_and_matches_an_uninterrupted_r
     a, b = RepresentationStore(out / "store"), RepresentationStore(tmp_path / "fresh" / "store")
     sites = next(t.sites for t in plan.tasks if t.kind == "source")
     assert len(sites) == 18
+    # Rows computed in this process are bit-identical to the uninterrupted run's. Rows computed by the
+    # killed subprocess may differ in the last float32 bits: torch's intra-op thread count (and so its
+    # reduction order) can differ between processes (other tests here call torch.set_num_threads).
+    here = sorted(set(range(n)) - done)
+    there = sorted(done)
     for site in sites:
-        np.testing.assert_array_equal(a.read(key, site).data, b.read(key, site).data, err_msg=site)
+        xa, xb = a.read(key, site).data, b.read(key, site).data
+        np.testing.assert_array_equal(xa[here], xb[here], err_msg=site)
+        np.testing.assert_allclose(xa[there], xb[there], rtol=1e-5, atol=1e-5, err_msg=site)
     ra, rb = runner.read_results(resumed["results_path"]), runner.read_results(fresh["results_path"])
-    np.testing.assert_array_equal(ra.score.to_numpy(), rb.score.to_numpy())
+    np.testing.assert_allclose(ra.score.to_numpy(), rb.score.to_numpy(), rtol=1e-5, atol=1e-7)

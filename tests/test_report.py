@@ -164,7 +164,7 @@ def test_results_table_holds_every_row_and_score(quickstart):
     assert len(page.rows) == len(df)
     for (_, r), cells in zip(df.iterrows(), page.rows):
         texts = [c[1] for c in cells]
-        assert texts[0] == r["analysis"] and texts[1] == r["x"] and texts[2] == (r["y"] or "\u2013")
+        assert texts[0] == r["analysis"] and texts[1] == r["x"] and texts[2] == (r["y"] if isinstance(r["y"], str) else "\u2013")
         score_cell = cells[4]
         assert float(score_cell[0]["data-v"]) == r["score"]  # full precision in the attribute
         assert score_cell[1] == f"{r['score']:.4g}"          # 4 significant digits on the page
