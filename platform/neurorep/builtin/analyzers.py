@@ -239,6 +239,12 @@ class _RSAAnalyzer(Analyzer):
         return [res]
 
 
+#: Walther et al. (2016): Mahalanobis and crossnobis RDMs, and square-rooted distances.
+_WALTHER2016 = ("Walther, Nili, Ejaz, Alink, Kriegeskorte & Diedrichsen (2016). Reliability of dissimilarity "
+                "measures for multi-voxel pattern analysis. NeuroImage 137:188-200. "
+                "doi:10.1016/j.neuroimage.2015.12.012")
+
+
 @_rsa_docstring
 class CorrelationRSA(_RSAAnalyzer):
     """RSA with correlation-distance RDMs (1 - Pearson r between stimulus patterns)."""
@@ -303,9 +309,7 @@ class MahalanobisRSA(_RSAAnalyzer):
 
     id = "rsa.mahalanobis"
     distance = "mahalanobis"
-    citation = ("Walther, Nili, Ejaz, Alink, Kriegeskorte & Diedrichsen (2016). Reliability of dissimilarity "
-                "measures for multi-voxel pattern analysis. NeuroImage 137:188-200. "
-                "doi:10.1016/j.neuroimage.2015.12.012")
+    citation = _WALTHER2016
     tags = Tags(symmetric=True, larger_is_more_similar=True, maximum=1.0, input_type="any", stochastic=True,
                 invariances=("isotropic_scaling", "translation", "feature_permutation"))
 
@@ -324,7 +328,8 @@ class MahalanobisRSA(_RSAAnalyzer):
 
     def _representation_rdm(self, rep: Representation) -> RDMs:
         if self.noise not in ("auto", "repeats", "patterns"):
-            raise InvalidInputError(f"'noise' must be 'auto', 'repeats' or 'patterns', got {self.noise!r}.")
+            raise InvalidInputError(f"{self._owner()}: 'noise' must be 'auto', 'repeats' or 'patterns', "
+                                    f"got {self.noise!r}.")
         source = self.noise
         if source == "auto":
             source = "repeats" if rep.repeats is not None and rep.repeats.shape[0] >= 2 else "patterns"
@@ -349,11 +354,10 @@ class CrossnobisRSA(_RSAAnalyzer):
 
     id = "rsa.crossnobis"
     distance = "crossnobis"
-    citation = ("Walther, Nili, Ejaz, Alink, Kriegeskorte & Diedrichsen (2016). Reliability of dissimilarity "
-                "measures for multi-voxel pattern analysis. NeuroImage 137:188-200. "
-                "doi:10.1016/j.neuroimage.2015.12.012")
+    citation = _WALTHER2016
     tags = Tags(symmetric=True, larger_is_more_similar=True, maximum=1.0, input_type="any", stochastic=True,
                 invariances=("isotropic_scaling", "translation", "feature_permutation"))
+
     def __init__(self, noise_method: Literal["shrinkage_diag", "shrinkage_eye", "diag", "full",
                                              "identity"] = "shrinkage_diag",
                  comparison: Comparison = "spearman", noise_ceiling: bool = True, n_bootstrap: int = 0,
@@ -431,9 +435,7 @@ class SqrtTransform(Transform):
 
     id = "transform.sqrt"
     version = "1.0.0"
-    citation = ("Walther, Nili, Ejaz, Alink, Kriegeskorte & Diedrichsen (2016). Reliability of dissimilarity "
-                "measures for multi-voxel pattern analysis. NeuroImage 137:188-200. "
-                "doi:10.1016/j.neuroimage.2015.12.012")
+    citation = _WALTHER2016
     tags = Tags(input_type="any")
     output_type = "rdm"
 
