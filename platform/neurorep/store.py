@@ -11,16 +11,21 @@ Layout under the store's root (one folder per task, named by its content-address
             dissimilarities                 (n_rdms, n_pairs), for sites that are RDMs
             channel-<name>                  numeric channel descriptors
     <root>/<task_key>/state/
-        batch-000003.json                   done record of batch 3 (written after its data)
+        rows-000003.bin                     rows of batch 3, every site (raw, until the task is complete)
+        batch-000003.json                   done record of batch 3 (written after its rows; indexes them)
         site-0001.json                      done record of a site written whole (sources without batches)
         complete.json                       the task is finished; readers only read complete groups
 
-Write order makes resumption safe: chunk files are replaced atomically by zarr's local
-store (temporary file, then rename), and a batch's done record is written only after
-every site's rows of that batch are. After a kill, a batch without its record is
-recomputed and its rows overwritten; leftover temporary files are removed when the group
-is reopened. This protects against the process being killed; it does not ``fsync`` and
-so does not protect against power loss.
+Streaming sources write each batch once, as it finishes: all its sites' rows go to one file
+(temporary file, then rename), then its done record is written the same way. After a kill,
+a batch without its record is recomputed; leftover temporary files are removed when the group
+is reopened. When the last batch is done, :meth:`SourceGroup.mark_complete` copies the rows
+into the zarr arrays in whole chunks -- every chunk written once, never read back and
+rewritten, the sites' chunks written concurrently -- then writes ``complete.json`` and removes
+the rows files (a kill before ``complete.json`` repeats the copy on resume). Per batch this
+costs two small file writes, whatever the number of sites and however large the chunks. This
+protects against the process being killed; it does not ``fsync`` and so does not protect
+against power loss.
 
 Generated stimulus sets (``generate`` tasks) are stored the same way with kind ``"stimuli"``.
 """
@@ -57,6 +62,9 @@ DEFAULT_CHUNK_BYTES = 4 * 2**20
 MAX_CHUNK_BYTES = 8 * 2**20
 
 _FLOAT_DTYPES = {"float16", "float32", "float64"}
+#: Version of the streaming layout (2: batches in rows files, copied into the arrays at completion). Part
+#: of a group's identity, so that an unfinished group of another layout is rebuilt rather than resumed.
+_LAYOUT = 2
 
 
 class StoreError(NeurorepError, RuntimeError):
@@ -178,8 +186,10 @@ class SourceGroup:
 
     Obtain it with :meth:`RepresentationStore.open_source`. Two ways to fill it:
 
-    * streaming: for each batch, :meth:`write_batch` every site, then :meth:`commit_batch`;
-      :meth:`done_batches` lists the committed ones, which a resumed run skips;
+    * streaming: for each batch, :meth:`write_batch` every site, then :meth:`commit_batch`
+      (or both at once with :meth:`write_batches`), which writes the batch's rows to disk;
+      :meth:`done_batches` lists the committed ones, which a resumed run skips; the site
+      arrays are written, in whole chunks, by :meth:`mark_complete`;
     * whole sites (sources without batches): :meth:`write_site`, which records the site
       as done; :meth:`done_sites` lists them.
 
@@ -200,6 +210,11 @@ class SourceGroup:
         self.group = zarr.open_group(store=LocalStore(self.path / "data"), mode="a")
         self.sites: list[str] = list(meta.get("sites") or [])
         self._index = {s: i for i, s in enumerate(self.sites)}
+        #: Handles of the site arrays created by mark_complete (site -> zarr array).
+        self._arrays: dict[str, Any] = {}
+        #: Rows given to write_batch, not yet committed: {batch: {site: (start, stop, rows)}}.
+        self._pending: dict[int, dict[str, tuple[int, int, np.ndarray]]] = {}
+        self._widths: dict[str, int] | None = None
 
     # ------------------------------------------------------------ helpers
     def _node(self, site: str) -> str:
@@ -234,29 +249,62 @@ class SourceGroup:
 
     # ------------------------------------------------------------ streaming
     def done_batches(self) -> dict[int, tuple[int, int]]:
-        """Committed batches: ``{batch_index: (start, stop)}``."""
+        """Committed batches: ``{batch_index: (start, stop)}``.
+
+        A record whose rows file is gone (and the group not complete) does not count: its rows
+        could not be put into the arrays.
+        """
         out: dict[int, tuple[int, int]] = {}
+        complete = self.is_complete()
         for p in self._state.glob("batch-*.json"):
             try:
                 rec = _read_json(p)
+                if rec.get("file") and not complete and not (self._state / rec["file"]).is_file():
+                    continue
                 out[int(rec["batch"])] = (int(rec["start"]), int(rec["stop"]))
-            except (ValueError, KeyError, TypeError):  # an unreadable record counts as not done
+            except (ValueError, KeyError, TypeError, AttributeError):  # an unreadable record counts as not done
+                continue
+        return out
+
+    def _records(self) -> dict[int, dict[str, Any]]:
+        out: dict[int, dict[str, Any]] = {}
+        for p in self._state.glob("batch-*.json"):
+            try:
+                rec = _read_json(p)
+                out[int(rec["batch"])] = rec
+            except (ValueError, KeyError, TypeError):
                 continue
         return out
 
     def write_batch(self, site: str, batch_index: int, rows: slice, array: np.ndarray) -> None:
-        """Write the rows ``rows`` of ``site`` (data only; call :meth:`commit_batch` once all sites are written).
+        """Give the rows ``rows`` of ``site`` (kept in memory until :meth:`commit_batch` writes the batch).
 
         Parameters
         ----------
         site : str
         batch_index : int
-            Index of the batch in the source's ``batches()`` list (checked against ``rows``
-            by :meth:`commit_batch`).
+            Index of the batch in the source's ``batches()`` list.
         rows : slice
             Stimulus rows of this batch (``step`` must be 1).
         array : ndarray of shape (rows.stop - rows.start, n_features)
         """
+        start, stop, arr = self._prepare_rows(site, batch_index, rows, array)
+        self._pending.setdefault(int(batch_index), {})[site] = (start, stop, arr)
+
+    def _site_widths(self) -> dict[str, int]:
+        """Features per site of the batches committed so far (from a record on a resumed group)."""
+        if self._widths is None:
+            self._widths = {}
+            for rec in self._records().values():
+                if isinstance(rec.get("sites"), dict):
+                    self._widths = {k: int(v["shape"][1]) for k, v in rec["sites"].items()}
+                    break
+        return self._widths
+
+    def _prepare_rows(self, site: str, batch_index: int, rows: slice, array: np.ndarray) -> tuple[int, int,
+                                                                                                 np.ndarray]:
+        """Check one batch of a site; return ``(start, stop, rows)`` as a C-contiguous array of the storage dtype."""
+        self._node(site)
         arr = np.asarray(array)
         if arr.ndim == 1:
             arr = arr[:, None]
@@ -269,29 +317,55 @@ class SourceGroup:
                 f"Source {self.meta.get('component_id')!r}, site {site!r}, batch {batch_index}: expected an "
                 f"array of shape ({stop - start}, n_features) for stimuli {start}:{stop}, got {arr.shape}. "
                 "extract_batch must return stimuli-first arrays, one row per stimulus of the batch.")
-        node = self._node(site)
-        key = f"{node}/data"
-        try:
-            z = self.group[key]
-        except KeyError:
-            z = None
-        if z is None or z.shape != (n_stim, arr.shape[1]):
-            if z is not None and self.done_batches():
-                raise InvalidInputError(
-                    f"Source {self.meta.get('component_id')!r}, site {site!r}: batch {batch_index} has "
-                    f"{arr.shape[1]} features but earlier batches had {z.shape[1]}; every batch must give "
-                    "the same number of features per site.")
-            sub = self.group.require_group(node)
-            sub.attrs.update(self._site_attrs(site, kind="representation", stimulus_ids=None, repeats=False,
-                                              channels={}))
-            z = self._create(key, (n_stim, arr.shape[1]), self._storage_dtype(arr))
-        z[start:stop] = arr.astype(z.dtype, copy=False)
+        width = self._site_widths().get(site)
+        if width is not None and width != arr.shape[1]:
+            raise InvalidInputError(
+                f"Source {self.meta.get('component_id')!r}, site {site!r}: batch {batch_index} has "
+                f"{arr.shape[1]} features but earlier batches had {width}; every batch must give "
+                "the same number of features per site.")
+        return start, stop, np.ascontiguousarray(arr, dtype=self._storage_dtype(arr))
 
     def commit_batch(self, batch_index: int, rows: slice) -> None:
-        """Record batch ``batch_index`` as done (after every site's rows were written)."""
+        """Write batch ``batch_index`` (the rows given to :meth:`write_batch` for every site) and record it done.
+
+        The rows of every site go to one file, ``state/rows-<batch>.bin``, replaced atomically; then
+        the done record ``state/batch-<batch>.json`` (with the file's index) is written the same
+        way. A kill before the record leaves the batch not done: it is recomputed on resume.
+        """
+        batch_index = int(batch_index)
         start, stop, _ = rows.indices(int(self.meta["n_stimuli"]))
+        pending = self._pending.pop(batch_index, {})
+        missing = [s for s in self.sites if s not in pending]
+        if missing:
+            raise StoreError(f"Store group {self.task_key}: batch {batch_index} cannot be committed, site(s) "
+                             f"{missing[:5]} were not written; write_batch every declared site first.")
+        bad = [s for s, (a, b, _) in pending.items() if (a, b) != (start, stop)]
+        if bad:
+            raise StoreError(f"Store group {self.task_key}: batch {batch_index} covers stimuli {start}:{stop} but "
+                             f"site(s) {bad[:5]} were written for other rows.")
+        name = f"rows-{batch_index:06d}.bin"
+        index: dict[str, dict[str, Any]] = {}
+        path = self._state / name
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=self._state)
+        try:
+            offset = 0
+            with os.fdopen(fd, "wb") as f:
+                for site in self.sites:
+                    arr = pending[site][2]
+                    f.write(memoryview(arr).cast("B"))
+                    index[site] = {"offset": offset, "dtype": arr.dtype.str, "shape": list(arr.shape)}
+                    offset += arr.nbytes
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
         atomic_write_json(self._state / f"batch-{batch_index:06d}.json",
-                          {"batch": int(batch_index), "start": start, "stop": stop})
+                          {"batch": batch_index, "start": start, "stop": stop, "file": name, "sites": index})
+        if not self._widths:
+            self._widths = {k: int(v["shape"][1]) for k, v in index.items()}
 
     def write_batches(self, batch_index: int, rows: slice, arrays: Mapping[str, np.ndarray]) -> None:
         """Write one batch for every site in ``arrays`` and commit it."""
@@ -303,6 +377,51 @@ class SourceGroup:
         for site in self.sites:
             self.write_batch(site, batch_index, rows, arrays[site])
         self.commit_batch(batch_index, rows)
+
+    def _consolidate(self) -> None:
+        """Copy the committed batches' rows into one zarr array per site, in whole chunks, and drop the rows files.
+
+        Every chunk is written once (no chunk is read back and rewritten); the chunks of
+        different sites are written together, at most about 64 MB in memory at a time.
+        """
+        records = self._records()
+        order = sorted(records)
+        if not order or not all(records[i].get("file") for i in order):
+            return
+        n_stim = int(self.meta["n_stimuli"])
+        maps: dict[int, Any] = {}
+
+        def rows_of(i: int, site: str) -> np.ndarray:
+            rec = records[i]
+            spec = rec["sites"][site]
+            if i not in maps:
+                maps[i] = self._state / rec["file"]
+            return np.memmap(maps[i], dtype=np.dtype(spec["dtype"]), mode="r", offset=int(spec["offset"]),
+                             shape=tuple(spec["shape"]))
+
+        first = records[order[0]]["sites"]
+        spans = [(int(records[i]["start"]), int(records[i]["stop"]), i) for i in order]
+        handles = _create_site_arrays(self, [(site, (n_stim, int(first[site]["shape"][1])),
+                                              np.dtype(first[site]["dtype"])) for site in self.sites])
+        writes: list[tuple[Any, int, int, np.ndarray]] = []
+        held = 0
+        for site in self.sites:
+            z = handles[site]
+            step = int(z.chunks[0])
+            for c0 in range(0, n_stim, step):
+                c1 = min(c0 + step, n_stim)
+                block = np.empty((c1 - c0, z.shape[1]), dtype=z.dtype)
+                for a, b, i in spans:
+                    lo, hi = max(a, c0), min(b, c1)
+                    if lo < hi:
+                        block[lo - c0:hi - c0] = rows_of(i, site)[lo - a:hi - a]
+                writes.append((z, c0, c1, block))
+                held += block.nbytes
+                if held >= 64 * 2**20:
+                    _write_rows_concurrently(writes)
+                    writes, held = [], 0
+        _write_rows_concurrently(writes)
+        self._arrays.update(handles)
 
     # ------------------------------------------------------------ whole sites
     def done_sites(self) -> set[str]:
@@ -359,24 +478,102 @@ class SourceGroup:
 
     # ------------------------------------------------------------ completion
     def mark_complete(self) -> None:
-        """Mark the group finished (checks that every declared site has data)."""
-        missing = []
-        for s in self.sites:
-            node = self._node(s)
-            if not any(k in self.group for k in (f"{node}/data", f"{node}/dissimilarities")):
-                missing.append(s)
-        if missing:
-            raise StoreError(f"Store group {self.task_key}: cannot mark complete, site(s) {missing} hold no data.")
+        """Mark the group finished: put committed batches into the site arrays, check every site has data."""
         if "batches" in self.meta and self.meta["batches"] is not None:
             done = self.done_batches()
             todo = [i for i in range(len(self.meta["batches"])) if i not in done]
             if todo:
                 raise StoreError(f"Store group {self.task_key}: cannot mark complete, batch(es) {todo[:10]} "
                                  "have no done record.")
+            if not self.is_complete():
+                self._consolidate()
+        missing = []
+        for s in self.sites:
+            if s in self._arrays:
+                continue
+            node = self._node(s)
+            if not any(k in self.group for k in (f"{node}/data", f"{node}/dissimilarities")):
+                missing.append(s)
+        if missing:
+            raise StoreError(f"Store group {self.task_key}: cannot mark complete, site(s) {missing} hold no data.")
         atomic_write_json(self._state / "complete.json", {"task_key": self.task_key, "sites": self.sites})
+        for p in self._state.glob("rows-*.bin"):  # the arrays hold the rows now
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                pass
 
     def is_complete(self) -> bool:
         return (self._state / "complete.json").is_file()
+
+
+def _write_rows_concurrently(writes: list[tuple[Any, int, int, np.ndarray]]) -> None:
+    """``z[start:stop] = rows`` for every ``(z, start, stop, rows)``, all in one pass of zarr's event loop.
+
+    Each write replaces its chunk files atomically, as a single ``z[start:stop] = rows`` does; running
+    them together saves a round trip to zarr's I/O thread per site and overlaps their file I/O.
+    Falls back to one write after another when zarr's asynchronous API is not available.
+    """
+    try:
+        from zarr.core.sync import sync
+    except ImportError:  # pragma: no cover - zarr >= 3 has it
+        sync = None
+    handles = [getattr(z, "async_array", None) for z, *_ in writes]
+    if sync is None or any(h is None for h in handles) or len(writes) < 2:
+        for z, start, stop, rows in writes:
+            z[start:stop] = rows
+        return
+    import asyncio
+
+    async def write_all() -> None:
+        await asyncio.gather(*(h.setitem(slice(start, stop), rows)
+                               for h, (_, start, stop, rows) in zip(handles, writes)))
+
+    sync(write_all())
+
+
+def _create_site_arrays(group: SourceGroup, specs: list[tuple[str, tuple[int, ...], np.dtype]]) -> dict[str, Any]:
+    """Create each site's sub-group (all its attributes in one write) and data array, concurrently.
+
+    ``specs`` holds ``(site, shape, dtype)``; returns ``{site: zarr array}``. Existing nodes are replaced.
+    """
+    import asyncio
+
+    import zarr
+
+    store = group.store
+
+    def args(shape: tuple[int, ...], dtype: np.dtype) -> dict[str, Any]:
+        chunks = chunk_shape(shape, dtype.itemsize, chunk_bytes=store.chunk_bytes,
+                             max_chunk_bytes=store.max_chunk_bytes)
+        return {"shape": shape, "chunks": chunks, "dtype": dtype, "fill_value": np.nan if dtype.kind == "f" else 0,
+                "overwrite": True}
+
+    def attrs(site: str) -> dict[str, Any]:
+        return group._site_attrs(site, kind="representation", stimulus_ids=None, repeats=False, channels={})
+
+    agroup = getattr(group.group, "_async_group", None)
+    try:
+        from zarr.core.sync import sync
+    except ImportError:  # pragma: no cover - zarr >= 3 has it
+        sync = None
+    if agroup is None or sync is None:
+        out = {}
+        for site, shape, dtype in specs:
+            node = group._node(site)
+            group.group.create_group(node, overwrite=True, attributes=attrs(site))
+            out[site] = group.group.create_array(f"{node}/data", **args(shape, dtype))
+        return out
+
+    async def one(site: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+        sub = await agroup.create_group(group._node(site), overwrite=True, attributes=attrs(site))
+        return await sub.create_array("data", **args(shape, dtype))
+
+    async def all_sites() -> list[Any]:
+        return await asyncio.gather(*(one(*spec) for spec in specs))
+
+    made = sync(all_sites())
+    return {spec[0]: zarr.Array(a) for spec, a in zip(specs, made)}
 
 
 class RepresentationStore:
@@ -450,6 +647,7 @@ class RepresentationStore:
         keep = {k: meta.get(k) for k in ("kind", "component_id", "component_version", "params", "stimulus_ids",
                                           "stimuli_fingerprint", "sites", "batches", "n_stimuli")}
         keep["dtype"] = dtype
+        keep["layout"] = _LAYOUT
         return canonical_json(to_jsonable(keep))
 
     def _clean_partials(self, task_key: str) -> int:

@@ -3,6 +3,12 @@
 A card is a TOML file shipped inside this package (``neurorep_datasets/cards/<id>.toml``). It is the
 single source of truth the fetcher works from: every file the loaders read is listed with its
 canonical public URL and sha256.
+
+Data that an installed package ships (nitime's and nilearn's example data, Debian's ``mricron-data``
+atlases) has a card too. Its ``[source]`` table says ``kind = "python-package"`` or
+``kind = "debian-package"`` with the ``package``, the ``version`` the checksums were taken from, the
+``folder`` holding the files (inside the Python package, or an absolute path for a Debian package)
+and the ``install`` command; its files need no URL (the package manager is their source).
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ from typing import Any
 
 from neurorep.errors import InvalidInputError, NeurorepError
 
-__all__ = ["FileEntry", "Card", "UnknownDatasetError", "card_ids", "load_card", "parse_card"]
+__all__ = ["PACKAGE_KINDS", "FileEntry", "Card", "UnknownDatasetError", "card_ids", "load_card", "parse_card"]
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+#: ``[source] kind`` values of data shipped inside an installed package (files need no URL).
+PACKAGE_KINDS: frozenset[str] = frozenset({"python-package", "debian-package"})
 
 
 class UnknownDatasetError(NeurorepError, LookupError):
@@ -108,6 +116,11 @@ class Card:
         return tuple(self.file(p) for p in paths)
 
     @property
+    def packaged(self) -> bool:
+        """True when the files ship inside an installed package (``[source] kind`` is a package kind)."""
+        return self.source.get("kind") in PACKAGE_KINDS
+
+    @property
     def total_size(self) -> int:
         return sum(f.size or 0 for f in self.files)
 
@@ -128,32 +141,39 @@ class Card:
 
 def parse_card(data: Mapping[str, Any], origin: str = "card") -> Card:
     """Build a :class:`Card` from parsed TOML, checking required keys and checksums' form."""
-    missing = [k for k in ("id", "title", "mirror_folder", "license", "citation", "files") if k not in data]
+    source = dict(data.get("source", {}))
+    packaged = source.get("kind") in PACKAGE_KINDS
+    required = ("id", "title", "license", "citation", "files") + (() if packaged else ("mirror_folder",))
+    missing = [k for k in required if k not in data]
     if missing:
         raise InvalidInputError(f"Dataset card {origin}: missing required key(s) {missing}.")
+    if packaged:
+        lacking = [k for k in ("package", "version", "folder", "install") if k not in source]
+        if lacking:
+            raise InvalidInputError(f"Dataset card {origin}: [source] of kind {source['kind']!r} lacks {lacking}.")
     files = []
     for i, f in enumerate(data["files"]):
-        for k in ("path", "sha256", "url"):
+        for k in ("path", "sha256") + (() if packaged else ("url",)):
             if k not in f:
                 raise InvalidInputError(f"Dataset card {origin}: files[{i}] lacks {k!r}.")
         sha = str(f["sha256"]).lower()
         if not _SHA256_RE.match(sha):
             raise InvalidInputError(f"Dataset card {origin}: files[{i}] ({f['path']}) has sha256 {f['sha256']!r}, "
                                     "expected 64 hexadecimal digits.")
-        files.append(FileEntry(path=str(f["path"]), sha256=sha, url=str(f["url"]),
+        files.append(FileEntry(path=str(f["path"]), sha256=sha, url=str(f.get("url", "")),
                                size=int(f["size"]) if "size" in f else None,
                                description=str(f.get("description", ""))))
     paths = [f.path for f in files]
     if len(set(paths)) != len(paths):
         raise InvalidInputError(f"Dataset card {origin}: some file paths are listed twice.")
     return Card(
-        id=str(data["id"]), title=str(data["title"]), mirror_folder=str(data["mirror_folder"]),
+        id=str(data["id"]), title=str(data["title"]), mirror_folder=str(data.get("mirror_folder", data["id"])),
         license=str(data["license"]), citation=str(data["citation"]), files=tuple(files),
         description=str(data.get("description", "")), component=str(data.get("component", "")),
         license_note=str(data.get("license_note", "")), license_url=str(data.get("license_url", "")),
         doi=str(data.get("doi", "")), homepage=str(data.get("homepage", "")),
         related_citations=tuple(str(c) for c in data.get("related_citations", ())),
-        source=dict(data.get("source", {})))
+        source=source)
 
 
 def _card_dir():

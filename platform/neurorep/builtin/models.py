@@ -8,6 +8,9 @@ from typing import Any
 from .. import hookimpl
 from ..models import EfficientNetLite0, SentenceDataset, SkimageSamples, SmolLM2, TorchSource
 from ..models.adapters import adapter_for_module
+from ..models.dcgan import DCGANFaces, GaussianLatents
+from ..models.minilm import AllMiniLML6V2
+from ..models.stimuli import FashionMNIST
 
 
 @hookimpl
@@ -19,12 +22,16 @@ def register_sources(register):
 def register_models(register):
     register(EfficientNetLite0)
     register(SmolLM2)
+    register(AllMiniLML6V2)
+    register(DCGANFaces)
 
 
 @hookimpl
 def register_datasets(register):
     register(SentenceDataset)
     register(SkimageSamples)
+    register(GaussianLatents)
+    register(FashionMNIST)
 
 
 @hookimpl

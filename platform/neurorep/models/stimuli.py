@@ -1,6 +1,7 @@
-"""Stimulus sets: sentence lists from TOML/CSV files, and the sample images scikit-image and scikit-learn ship.
+"""Stimulus sets: sentence lists from TOML/CSV files, the sample images scikit-image and scikit-learn ship, and
+Fashion-MNIST from Debian's ``dataset-fashion-mnist``.
 
-Both are datasets (kind ``dataset``) whose :meth:`load_stimuli` a recipe's ``[stimuli.*]`` entry uses::
+All are datasets (kind ``dataset``) whose :meth:`load_stimuli` a recipe's ``[stimuli.*]`` entry uses::
 
     [stimuli.sentences]
     component = "dataset.sentences"
@@ -9,13 +10,17 @@ Both are datasets (kind ``dataset``) whose :meth:`load_stimuli` a recipe's ``[st
     [stimuli.photos]
     component = "dataset.skimage-samples"
     params = { names = ["skimage-chelsea", "skimage-coffee"] }
+
+    [stimuli.clothes]
+    component = "dataset.fashion-mnist"
+    params = { split = "test", classes = ["sneaker", "bag"], n_per_class = 10 }
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -24,7 +29,10 @@ from ..errors import InvalidInputError
 from ..types import StimulusSet
 from .base import as_rgb_uint8
 
-__all__ = ["SentenceDataset", "SkimageSamples", "SKIMAGE_SAMPLES", "SKLEARN_SAMPLES", "sentence_ids"]
+__all__ = [
+    "FashionMNIST", "SentenceDataset", "SkimageSamples", "FASHION_MNIST_CLASSES", "SKIMAGE_SAMPLES", "SKLEARN_SAMPLES",
+    "read_idx", "sentence_ids",
+]
 
 _TEXT_COLUMNS = ("text", "sentence")
 
@@ -249,3 +257,237 @@ class SkimageSamples(Dataset):
                 "height": np.array([a.shape[0] for a in raw]), "width": np.array([a.shape[1] for a in raw]),
                 "grayscale": np.array([a.ndim == 2 for a in raw])}
         return StimulusSet(ids=tuple(ids), modality="image", payload=images, descriptors=desc, name="skimage-samples")
+
+
+# --------------------------------------------------------------------------- Fashion-MNIST
+
+#: Where Debian's ``dataset-fashion-mnist`` package installs the four IDX files.
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+#: The Debian package, its version when the checksums below were taken, and the upstream source.
+FASHION_MNIST_PACKAGE = "dataset-fashion-mnist"
+FASHION_MNIST_PACKAGE_VERSION = "0.0~git20200523.55506a9-1"
+#: sha256 of each gzip-compressed IDX file as shipped by that package (the bytes of the upstream
+#: repository zalandoresearch/fashion-mnist, folder data/fashion).
+FASHION_MNIST_SHA256: dict[str, str] = {
+    "train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+    "train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+    "t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+    "t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+}
+#: The 10 classes in label order (0-9), as short ids; the original names are in FASHION_MNIST_NAMES.
+FASHION_MNIST_CLASSES: tuple[str, ...] = ("t-shirt-top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
+                                          "sneaker", "bag", "ankle-boot")
+FASHION_MNIST_NAMES: tuple[str, ...] = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                                        "Sneaker", "Bag", "Ankle boot")
+_FASHION_SPLITS = {"train": ("train", 60000), "test": ("t10k", 10000)}
+
+#: IDX type codes -> numpy dtypes (big-endian for multi-byte types), per LeCun's IDX format.
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: str | Path, *, owner: str = "read_idx") -> np.ndarray:
+    """Read an IDX file (``*-idx3-ubyte``, optionally gzip-compressed) into a numpy array.
+
+    The format: two zero bytes, a type code, the number of dimensions ``d``, then ``d`` big-endian
+    uint32 sizes and the values in C order.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file; names ending in ``.gz`` are decompressed.
+    owner : str
+        Named in error messages.
+
+    Raises
+    ------
+    InvalidInputError
+        The header is not an IDX header, or the file is shorter or longer than its header says.
+    """
+    import gzip
+
+    p = Path(path)
+    try:
+        with (gzip.open(p, "rb") if p.suffix == ".gz" else open(p, "rb")) as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:
+        raise InvalidInputError(f"{owner}: cannot read the IDX file {p}: {exc}. It is corrupt or truncated; "
+                                "reinstall it.") from exc
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise InvalidInputError(f"{owner}: {p} does not start with an IDX header (0x00 0x00 <type> <ndim>); got "
+                                f"{raw[:4].hex()}. Expected a file such as train-images-idx3-ubyte.gz.")
+    ndim = raw[3]
+    head = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(raw[4 + 4 * k: 8 + 4 * k], "big") for k in range(ndim))
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = head + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) != expected:
+        raise InvalidInputError(f"{owner}: {p} holds {len(raw)} bytes but its header ({shape}, {dtype}) implies "
+                                f"{expected}; the file is truncated or corrupt.")
+    return np.frombuffer(raw, dtype=dtype, offset=head).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+_FASHION_CACHE: dict[tuple[str, int, int], np.ndarray] = {}
+_FASHION_VERIFIED: set[tuple[str, int, int, str]] = set()
+
+
+class FashionMNIST(Dataset):
+    """Fashion-MNIST (Xiao et al., 2017) from Debian's ``dataset-fashion-mnist``, as an image stimulus set.
+
+    70,000 greyscale 28 x 28 images of clothing in 10 classes (60,000 ``train``, 10,000 ``test``),
+    read from the package's gzip-compressed IDX files, each checked against its sha256 (taken
+    from package version 0.0~git20200523.55506a9-1; the files are the upstream ones).
+
+    Ids are ``fmnist-<split>-<index>`` (``fmnist-test-00042``: image 42 of the test file, 0-based, five
+    digits), so an image keeps its id whatever else is selected. Stimuli are ordered by class (in
+    the order of ``classes``, default label order 0-9), then by index. The payload is an
+    ``(n, 28, 28)`` uint8 array (0 = background); descriptors: ``label`` (0-9), ``class_name``
+    (short id, e.g. ``ankle-boot``), ``class_title`` (the original name, e.g. ``Ankle boot``),
+    ``index`` and ``split``.
+
+    Parameters
+    ----------
+    split : {"test", "train"}, default="test"
+    classes : list of str or int, optional
+        The classes to keep, by label (0-9), short id (:data:`FASHION_MNIST_CLASSES`) or original
+        name; None = all 10.
+    n_per_class : int, optional
+        Keep the first ``n_per_class`` images of each class (in file order); None = all.
+    data_dir : str, optional
+        Folder holding the four ``*-ubyte.gz`` files (default: the Debian package's
+        ``/usr/share/datasets/fashion-mnist``).
+    verify : bool, default=True
+        Check each file's sha256 (once per process for an unchanged file).
+    """
+
+    id = "dataset.fashion-mnist"
+    version = "1.0.0"
+    citation = ("Xiao H, Rasul K, Vollgraf R (2017). Fashion-MNIST: a novel image dataset for benchmarking machine "
+                "learning algorithms. arXiv:1708.07747")
+    description = "Fashion-MNIST images (Debian dataset-fashion-mnist) with class labels, by split/class/count"
+    CLASSES: ClassVar[tuple[str, ...]] = FASHION_MNIST_CLASSES
+
+    def __init__(self, split: Literal["test", "train"] = "test", classes: list[str | int] | None = None,
+                 n_per_class: int | None = None, data_dir: str | None = None, verify: bool = True):
+        self.split = split
+        self.classes = classes
+        self.n_per_class = n_per_class
+        self.data_dir = data_dir
+        self.verify = verify
+
+    @classmethod
+    def _conformance_instances(cls) -> list[FashionMNIST]:
+        return [cls(classes=["bag", 0], n_per_class=2)]
+
+    def card(self) -> dict[str, Any]:
+        folder = Path(self.data_dir or FASHION_MNIST_DIR)
+        return {
+            "files": [{"name": n, "path": str(folder / n), "sha256": s} for n, s in FASHION_MNIST_SHA256.items()],
+            "source": {"debian_package": FASHION_MNIST_PACKAGE, "version": FASHION_MNIST_PACKAGE_VERSION,
+                       "folder": FASHION_MNIST_DIR, "upstream": "zalandoresearch/fashion-mnist (data/fashion)"},
+            "license": "MIT (Zalando SE)", "citation": self.citation,
+            "contents": "70,000 greyscale 28 x 28 images, 10 clothing classes; train 60,000 / test 10,000",
+        }
+
+    # ------------------------------------------------------------------ files
+    def _file(self, name: str) -> Path:
+        folder = Path(self.data_dir) if self.data_dir else Path(FASHION_MNIST_DIR)
+        p = folder / name
+        if not p.is_file():
+            where = (f"the data_dir given ({folder})" if self.data_dir else
+                     f"{folder}, where Debian's {FASHION_MNIST_PACKAGE} installs it")
+            raise InvalidInputError(
+                f"Dataset {self.id!r}: expected the Fashion-MNIST file {name} in {where}; it is not there. Install the "
+                f"package with 'apt-get install {FASHION_MNIST_PACKAGE}' (as root), or pass data_dir= a folder holding "
+                f"the four files {sorted(FASHION_MNIST_SHA256)}.")
+        if self.verify:
+            st = p.stat()
+            key = (str(p.resolve()), st.st_size, st.st_mtime_ns, FASHION_MNIST_SHA256[name])
+            if key not in _FASHION_VERIFIED:
+                import hashlib
+
+                h = hashlib.sha256()
+                with open(p, "rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        h.update(chunk)
+                if h.hexdigest() != FASHION_MNIST_SHA256[name]:
+                    raise InvalidInputError(
+                        f"Dataset {self.id!r}: {p} has sha256 {h.hexdigest()}, expected {FASHION_MNIST_SHA256[name]} "
+                        f"({FASHION_MNIST_PACKAGE} {FASHION_MNIST_PACKAGE_VERSION}). The file is corrupt or another "
+                        f"version: reinstall it ('apt-get install --reinstall {FASHION_MNIST_PACKAGE}'), or pass "
+                        "verify=False if you know it is right.")
+                _FASHION_VERIFIED.add(key)
+        return p
+
+    def _array(self, name: str) -> np.ndarray:
+        p = self._file(name)
+        st = p.stat()
+        key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in _FASHION_CACHE:
+            if len(_FASHION_CACHE) >= 4:
+                _FASHION_CACHE.clear()
+            _FASHION_CACHE[key] = read_idx(p, owner=f"Dataset {self.id!r}")
+        return _FASHION_CACHE[key]
+
+    # ------------------------------------------------------------------ selection
+    def _labels_wanted(self) -> list[int]:
+        if self.classes is None:
+            return list(range(10))
+        if isinstance(self.classes, (str, int)):
+            raise InvalidInputError(f"Dataset {self.id!r}: classes must be a list, got {self.classes!r}; write "
+                                    f"classes = [{self.classes!r}].")
+        lookup = {c: k for k, c in enumerate(FASHION_MNIST_CLASSES)}
+        lookup.update({n.lower(): k for k, n in enumerate(FASHION_MNIST_NAMES)})
+        out: list[int] = []
+        for c in self.classes:
+            if isinstance(c, (int, np.integer)) and not isinstance(c, bool) and 0 <= int(c) <= 9:
+                k = int(c)
+            elif isinstance(c, str) and c.strip().lower() in lookup:
+                k = lookup[c.strip().lower()]
+            else:
+                import difflib
+
+                hint = difflib.get_close_matches(str(c).lower(), list(FASHION_MNIST_CLASSES), n=1)
+                raise InvalidInputError(
+                    f"Dataset {self.id!r}: unknown class {c!r}{f' (did you mean {hint[0]!r}?)' if hint else ''}; "
+                    f"expected a label 0-9 or one of {list(FASHION_MNIST_CLASSES)}.")
+            if k in out:
+                raise InvalidInputError(f"Dataset {self.id!r}: class {c!r} (label {k}) is listed twice in classes.")
+            out.append(k)
+        if not out:
+            raise InvalidInputError(f"Dataset {self.id!r}: classes is empty; give at least one class or None for all.")
+        return out
+
+    def load_stimuli(self) -> StimulusSet:
+        if self.split not in _FASHION_SPLITS:
+            raise InvalidInputError(f"Dataset {self.id!r}: split must be one of {sorted(_FASHION_SPLITS)}, got "
+                                    f"{self.split!r}.")
+        n = self.n_per_class
+        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+            raise InvalidInputError(f"Dataset {self.id!r}: n_per_class must be a positive integer or None, got {n!r}.")
+        wanted = self._labels_wanted()
+        prefix, n_total = _FASHION_SPLITS[self.split]
+        labels = self._array(f"{prefix}-labels-idx1-ubyte.gz")
+        if labels.shape != (n_total,):
+            raise InvalidInputError(f"Dataset {self.id!r}: the {self.split} labels have shape {labels.shape}, expected "
+                                    f"({n_total},).")
+        index = []
+        for k in wanted:
+            idx = np.flatnonzero(labels == k)
+            if n is not None:
+                if n > idx.size:
+                    raise InvalidInputError(f"Dataset {self.id!r}: n_per_class={n} but the {self.split} split has only "
+                                            f"{idx.size} images of class {FASHION_MNIST_CLASSES[k]!r}.")
+                idx = idx[:n]
+            index.append(idx)
+        sel = np.concatenate(index)
+        images = self._array(f"{prefix}-images-idx3-ubyte.gz")
+        if images.shape != (n_total, 28, 28):
+            raise InvalidInputError(f"Dataset {self.id!r}: the {self.split} images have shape {images.shape}, expected "
+                                    f"({n_total}, 28, 28).")
+        lab = labels[sel].astype(np.int64)
+        ids = tuple(f"fmnist-{self.split}-{i:05d}" for i in sel)
+        desc = {"label": lab, "class_name": np.array([FASHION_MNIST_CLASSES[k] for k in lab]),
+                "class_title": np.array([FASHION_MNIST_NAMES[k] for k in lab]), "index": sel.astype(np.int64),
+                "split": np.array([self.split] * sel.size)}
+        return StimulusSet(ids=ids, modality="image", payload=np.ascontiguousarray(images[sel]), descriptors=desc,
+                           name=f"fashion-mnist-{self.split}")
