@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_rsa.py            # full run (a few minutes on 2 cores)
     .venv/bin/python benchmarks/bench_rsa.py --quick    # smaller resample counts, extrapolated (says so)
     .venv/bin/python benchmarks/bench_rsa.py --json out.json
+    .venv/bin/python benchmarks/bench_rsa.py --only w2 --methods tau-a   # one W2 comparison
 
 W1  RDMs of 1000 stimuli x 20000 features (correlation, Euclidean), float64 and float32;
     crossnobis at 200 stimuli x 2000 features x 4 runs (identity and shrinkage noise precision).
@@ -210,7 +211,8 @@ def _scipy_one_vs_many(models: np.ndarray, d: np.ndarray, method: str) -> np.nda
     return np.array([stats.kendalltau(m, d).statistic for m in models])  # tau-b == tau-a without ties
 
 
-def bench_w2(gemm: dict[str, float], repeats: int, n_resamples: int, rt_samples: dict[str, int]) -> None:
+def bench_w2(gemm: dict[str, float], repeats: int, n_resamples: int, rt_samples: dict[str, int],
+             methods: tuple[str, ...] = ("spearman", "tau-a", "cosine", "pearson")) -> None:
     n, K = 200, 50
     N = n * (n - 1) // 2
     rng = np.random.default_rng(2)
@@ -221,7 +223,7 @@ def bench_w2(gemm: dict[str, float], repeats: int, n_resamples: int, rt_samples:
     MR = rt.rdm.RDMs(models)
     fixed = [rt.model.ModelFixed(f"m{k}", rt.rdm.RDMs(models[k])) for k in range(K)]
     scale = 1000 / n_resamples
-    for method in ("spearman", "tau-a", "cosine", "pearson"):
+    for method in methods:
         rm = RT_NAMES[method]
         print(f"\nW2 {method}: one data RDM ({n} stimuli, {N} pairs) vs {K} model RDMs")
         t = interleaved({"ours": lambda: compare(models, data, method), "rt": lambda: rt.rdm.compare(MR, D, rm),
@@ -271,10 +273,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--full-pdist", action="store_true", help="time scipy pdist on all 1000 stimuli")
     ap.add_argument("--no-coretype-check", action="store_true", help="skip the OPENBLAS_CORETYPE comparison")
     ap.add_argument("--only", choices=["w1", "w2"], help="run one workload group")
+    ap.add_argument("--methods", nargs="+", choices=list(RT_NAMES), default=list(RT_NAMES),
+                    help="W2 comparison methods to run (default: all four)")
     ap.add_argument("--json", help="write all rows and the machine description to this file")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     info = machine_info()
+    try:
+        import numba
+
+        info["numba"] = numba.__version__
+        info["numba_threads"] = numba.config.NUMBA_NUM_THREADS
+    except ImportError:  # pragma: no cover
+        info["numba"] = None
     print("machine:", json.dumps(info))
     print("note: 2 shared cores; other processes may be running, so absolute times are noisy; every ratio below "
           "compares timings taken in this run, back to back.")
@@ -287,8 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_w1(gemm, args.repeats, args.full_pdist)
     if args.only in (None, "w2"):
         n_res = 200 if args.quick else 1000
-        rt_samples = {"spearman": 4, "tau-a": 3, "cosine": 10, "pearson": 10}
-        bench_w2(gemm, args.repeats, n_res, rt_samples)
+        rt_samples = {"spearman": 4, "tau-a": 10, "cosine": 10, "pearson": 10}
+        bench_w2(gemm, args.repeats, n_res, rt_samples, tuple(args.methods))
     total = time.perf_counter() - t0
     print(f"\ntotal benchmark time {total:.0f} s")
     if args.json:

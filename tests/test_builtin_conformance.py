@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from neurorep.builtin.analyzers import CorrelationRSA, LinearCKA
+from neurorep.builtin.analyzers import CorrelationRSA
+from neurorep.builtin.similarity import LinearCKA
 from neurorep.builtin.sources import NpzSource, SyntheticSource
 from neurorep.testing import parametrize_with_checks
 

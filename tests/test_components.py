@@ -9,7 +9,8 @@ from scipy.spatial.distance import pdist
 from scipy.stats import pearsonr, spearmanr
 
 from neurorep import Analyzer, Tags, create
-from neurorep.builtin.analyzers import CorrelationRSA, LinearCKA
+from neurorep.builtin.analyzers import CorrelationRSA
+from neurorep.builtin.similarity import LinearCKA
 from neurorep.components import validate_component_class
 from neurorep.errors import ComponentDeclarationError, InvalidInputError
 from neurorep.types import RDMs, Representation, Result

@@ -18,7 +18,8 @@ import pytest
 from scipy.stats import rankdata
 
 from neurorep import Analyzer, Estimator, Generator, InvalidInputError, Source, StimulusSet, Tags, Transform, align
-from neurorep.builtin.analyzers import CorrelationRSA, LinearCKA
+from neurorep.builtin.analyzers import CorrelationRSA
+from neurorep.builtin.similarity import LinearCKA as RegisteredLinearCKA
 from neurorep.builtin.sources import NpzSource, SyntheticSource
 from neurorep.testing import (
     CheckOutcome,
@@ -37,6 +38,39 @@ from neurorep.testing import (
 from neurorep.types import RDMs, Representation, Result
 
 # =========================================================================== well-behaved components
+
+
+class LinearCKA(Analyzer):
+    """Plain linear CKA with one parameter: the base of the deliberately broken analyzers below.
+
+    Parameters
+    ----------
+    align : {"strict", "reorder", "intersection"}, default="reorder"
+    """
+
+    id = "test.linear-cka"
+    version = "1.0.0"
+    citation = ("Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network representations "
+                "revisited. ICML. arXiv:1905.00414")
+    tags = Tags(symmetric=True, larger_is_more_similar=True, maximum=1.0,
+                invariances=("orthogonal", "isotropic_scaling", "translation", "feature_permutation"))
+
+    def __init__(self, align: str = "reorder"):
+        self.align = align
+
+    def analyze(self, x, y=None):
+        if y is None:
+            raise InvalidInputError(f"Analyzer {self.id!r}: expected two representations, got one.")
+        for r in (x, y):
+            if not isinstance(r, Representation):
+                raise InvalidInputError(f"Analyzer {self.id!r}: expected a Representation, got {type(r).__name__}.")
+            r.check_finite(owner=f"Analyzer {self.id!r}")
+        x, y = align(x, y, how=self.align, owner=f"Analyzer {self.id!r}")
+        X, Y = x.data - x.data.mean(0), y.data - y.data.mean(0)
+        den = float(np.linalg.norm(X.T @ X) * np.linalg.norm(Y.T @ Y))
+        if den == 0.0:
+            raise InvalidInputError(f"Analyzer {self.id!r}: an input is constant across stimuli.")
+        return [Result(score=float(np.linalg.norm(Y.T @ X) ** 2) / den, metric="cka", n=x.n_stimuli)]
 
 
 class GoodCKA(LinearCKA):
@@ -255,7 +289,7 @@ class NoiseImages(Generator):
 
 
 GOOD = [GoodCKA(), GoodCKA(align="strict"), R2Encoding(), Dimensionality(), RDMSpearman(), PixelStats(),
-        RankTransform(), PCA(), Ridge(), NoiseImages(), LinearCKA(), CorrelationRSA(), SyntheticSource(), NpzSource]
+        RankTransform(), PCA(), Ridge(), NoiseImages(), LinearCKA(), RegisteredLinearCKA(), CorrelationRSA(), SyntheticSource(), NpzSource]
 
 
 @pytest.mark.parametrize("component", GOOD, ids=lambda c: getattr(c, "id", str(c)))
@@ -822,16 +856,11 @@ def test_toml_writer_round_trips_through_tomllib():
 
 GOOD_PLUGIN = '''
 import neurorep
-from neurorep.builtin.analyzers import LinearCKA
+from neurorep.builtin.similarity import LinearCKA
 
 
 class {cls}(LinearCKA):
-    """CKA shipped by a test distribution.
-
-    Parameters
-    ----------
-    align : str, default="reorder"
-    """
+    __doc__ = LinearCKA.__doc__  # CKA shipped by a test distribution
 
     id = "{cid}"
 

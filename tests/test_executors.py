@@ -13,7 +13,7 @@ import pytest
 from _runner_plans import analysis_tasks, comparable, make_plan, source_task
 
 from neurorep import _toys
-from neurorep.builtin.analyzers import LinearCKA
+from neurorep.builtin.similarity import LinearCKA
 from neurorep.runner import LocalExecutor, make_executor, read_results, run_plan
 from neurorep.runner.worker import RunContext
 

@@ -19,7 +19,8 @@ from _runner_plans import analysis_tasks, comparable, generate_task, make_plan, 
 import neurorep
 import neurorep.recipes
 from neurorep import _toys
-from neurorep.builtin.analyzers import CorrelationRSA, LinearCKA
+from neurorep.builtin.analyzers import CorrelationRSA
+from neurorep.builtin.similarity import LinearCKA
 from neurorep.plugins import PluginSystem
 from neurorep.runner import PROVENANCE_KEY, read_provenance, read_results, run_plan, run_recipe
 from neurorep.store import RepresentationStore
@@ -71,8 +72,8 @@ def test_results_match_direct_computation(tmp_path):
         assert r.status == "ok" and pd.isna(r.error)
         assert r.x == f"net:{r.x_site}" and r.x_source == "net"
     cka = df[df.analysis == "cka"].iloc[0]
-    assert (cka.component_id, cka.component_version, cka.y_source) == ("cka.linear", "1.0.0", "rep")
-    assert json.loads(cka.params) == {"align": "reorder"}
+    assert (cka.component_id, cka.component_version, cka.y_source) == ("cka.linear", LinearCKA.version, "rep")
+    assert json.loads(cka.params) == LinearCKA().get_params()
     norm = df[df.analysis == "norm"]
     assert norm.y.isna().all() and set(norm.metric) == {"mean_norm", "min_norm"}
     assert json.loads(norm.transforms.iloc[0]) == [{"component_id": "toy.scale", "params": {"factor": 3.0},
@@ -101,7 +102,7 @@ def test_provenance_in_parquet_and_json(tmp_path):
     comps = {c["id"]: c for c in prov["components"]}
     assert set(comps) == {"toy.slow-source", "toy.static-source", "rsa.correlation", "cka.linear",
                           "toy.mean-norm", "toy.scale"}
-    assert comps["cka.linear"]["version"] == "1.0.0"
+    assert comps["cka.linear"]["version"] == LinearCKA.version
     assert prov["seeds"]["recipe"] == 0 and prov["executor"]["name"] == "local"
     assert prov["started_at"] <= prov["finished_at"]
     assert prov["summary"]["n_ok"] == 13

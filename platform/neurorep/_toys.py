@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 
 from . import hookimpl
-from .builtin.analyzers import LinearCKA
+from .builtin.similarity import LinearCKA
 from .components import Analyzer, Dataset, Generator, Source, Tags, Transform
 from .errors import InvalidInputError
 from .types import RDMs, Representation, Result, StimulusSet

@@ -188,6 +188,31 @@ def new_plugin_cmd(name: str, dest: Path) -> None:
     click.echo(f"created {path}\n  pip install -e {path}\n  neurorep check neurorep-{name}")
 
 
+@cli.command("cube")
+@click.argument("run_dir", type=click.Path(exists=True, path_type=Path))
+@click.option("--analysis", "analyses", multiple=True, help="Keep this analysis (repeatable).")
+@click.option("--per-subject", is_flag=True, help="Add one target per subject RDM (extra['per_rdm']).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the cube (one row per cell) to this CSV file instead of printing it.")
+def cube_cmd(run_dir: Path, analyses: tuple[str, ...], per_subject: bool, csv_path: Path | None) -> None:
+    """Print a run's results as a (source x target x metric) cube, each cell with its CI (neurorep.results)."""
+    from .errors import InvalidInputError
+    from .results import cube
+
+    try:
+        c = cube(run_dir, analysis=list(analyses) or None, per_subject=per_subject)
+    except (InvalidInputError, FileNotFoundError) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    frame = c.to_frame()
+    if csv_path is not None:
+        frame.to_csv(csv_path)
+        click.echo(f"{len(frame)} cells ({c.shape[0]} sources x {c.shape[1]} targets x {c.shape[2]} metrics) "
+                   f"written to {csv_path}")
+    else:
+        click.echo(frame.to_string(float_format=lambda v: f"{v:.4g}"))
+
+
 @cli.group("datasets", invoke_without_command=True)
 @click.pass_context
 def datasets_cmd(ctx: click.Context) -> None:

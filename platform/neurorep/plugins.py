@@ -44,7 +44,9 @@ ENTRY_POINT_GROUP = "neurorep"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "neurorep.builtin.sources",
     "neurorep.builtin.analyzers",
+    "neurorep.builtin.similarity",
     "neurorep.builtin.decoding",
+    "neurorep.builtin.encoding",
     "neurorep.builtin.models",
     "neurorep.builtin.report_sections",
     "neurorep.builtin.fmri",

@@ -1,6 +1,7 @@
 """Built-in analyzers and transforms of the host: linear CKA, RSA with every RDM distance, RDM transforms.
 
-* ``cka.linear``: linear centred kernel alignment.
+* ``cka.linear`` (linear centred kernel alignment) is registered by :mod:`neurorep.builtin.similarity`
+  and re-exported here for code that imported it from this module.
 * ``rsa.correlation``, ``rsa.cosine``, ``rsa.euclidean``, ``rsa.sqeuclidean``, ``rsa.mahalanobis``,
   ``rsa.crossnobis``: RSA with that RDM distance; ``comparison`` picks how RDMs are compared,
   and each reports the noise ceiling, bootstrap CIs and a permutation p-value on request.
@@ -23,60 +24,7 @@ from ..rsa.inference import bootstrap, noise_ceiling, permutation_test
 from ..rsa.rdm import calc_rdm
 from ..rsa.transforms import rank_rdms, sqrt_rdms
 from ..types import RDMs, Representation, Result, align
-
-
-def _as_rep(x, owner: str) -> Representation:
-    if not isinstance(x, Representation):
-        raise InvalidInputError(f"{owner}: expected a Representation (stimuli x features), got {type(x).__name__}. "
-                                "CKA needs response patterns, not RDMs.")
-    try:
-        return x.check_finite()
-    except InvalidInputError as exc:
-        raise InvalidInputError(f"Analyzer {owner!r}: {exc}") from exc
-
-
-class LinearCKA(Analyzer):
-    """Linear centered kernel alignment between two representations.
-
-    ``CKA(X, Y) = ||Yc' Xc||_F^2 / (||Xc' Xc||_F ||Yc' Yc||_F)`` with column-centred ``X``
-    and ``Y`` (Kornblith et al., 2019). 1 for identical representations; invariant to
-    orthogonal transforms, isotropic scaling and translation of either input.
-
-    Parameters
-    ----------
-    align : {"strict", "reorder", "intersection"}, default="reorder"
-        How to match the two inputs' stimulus ids (see :func:`neurorep.align`).
-    """
-
-    id = "cka.linear"
-    version = "1.0.0"
-    citation = ("Kornblith, Norouzi, Lee & Hinton (2019). Similarity of neural network representations "
-                "revisited. ICML. arXiv:1905.00414")
-    tags = Tags(symmetric=True, larger_is_more_similar=True, maximum=1.0,
-                invariances=("orthogonal", "isotropic_scaling", "translation", "feature_permutation"))
-
-    def __init__(self, align: Literal["strict", "reorder", "intersection"] = "reorder"):
-        self.align = align
-
-    def analyze(self, x, y=None):
-        if y is None:
-            raise InvalidInputError(f"Analyzer {self.id!r}: expected two representations, got one.")
-        x, y = _as_rep(x, self.id), _as_rep(y, self.id)
-        x, y = align(x, y, how=self.align, owner=f"Analyzer {self.id!r}")
-        X = x.data - x.data.mean(0)
-        Y = y.data - y.data.mean(0)
-        # Gram form is cheaper when features outnumber stimuli
-        if X.shape[1] + Y.shape[1] > 2 * X.shape[0]:
-            K, L = X @ X.T, Y @ Y.T
-            num = float(np.sum(K * L))
-            den = float(np.linalg.norm(K) * np.linalg.norm(L))
-        else:
-            num = float(np.linalg.norm(Y.T @ X) ** 2)
-            den = float(np.linalg.norm(X.T @ X) * np.linalg.norm(Y.T @ Y))
-        if den == 0.0:
-            raise InvalidInputError(f"Analyzer {self.id!r}: an input is constant across stimuli "
-                                    "(zero variance); CKA is undefined.")
-        return [Result(score=num / den, metric="cka", n=x.n_stimuli)]
+from .similarity import LinearCKA  # noqa: F401  (cka.linear lives in neurorep.builtin.similarity; re-exported)
 
 
 # =========================================================================== RSA
@@ -456,7 +404,6 @@ RSA_ANALYZERS: tuple[type[_RSAAnalyzer], ...] = (CorrelationRSA, CosineRSA, Eucl
 
 @hookimpl
 def register_analyzers(register):
-    register(LinearCKA)
     for cls in RSA_ANALYZERS:
         register(cls)
 

@@ -38,6 +38,7 @@ it (it differs from passing ``np.diag(sigma_k)``, which whitens exactly).
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Literal
 
 import numpy as np
@@ -269,6 +270,48 @@ def _discordant(x_sorted_dense: np.ndarray, y: np.ndarray) -> int:
     return int(round((tot - tx - ty + nt - c_minus_d) / 2))  # pragma: no cover
 
 
+_FAST_TAU: Any = None  # the compiled kernels (module), False when numba is missing; loaded on first use
+#: Serialises launches of the parallel kernels: numba's fallback threading layer (workqueue) aborts on
+#: concurrent launches from several Python threads (e.g. a threaded Dask worker running two analyses).
+TAU_KERNEL_LOCK = threading.Lock()
+
+
+def _tau_kernels() -> Any:
+    """:mod:`neurorep.rsa._tau_numba` if numba imports, else ``None`` (scipy's discordance kernel is used)."""
+    global _FAST_TAU
+    if _FAST_TAU is None:
+        try:
+            from . import _tau_numba
+            _FAST_TAU = _tau_numba
+        except ImportError:  # pragma: no cover - numba is a dependency; kept for stripped-down installs
+            _FAST_TAU = False
+    return _FAST_TAU or None
+
+
+def _tree_proto(levels: int, max_total: int) -> np.ndarray:
+    """A zeroed counting tree for the compiled tau-a kernels, in the narrowest dtype that holds ``max_total``."""
+    dt = np.int16 if max_total <= np.iinfo(np.int16).max else np.int32 if max_total <= np.iinfo(np.int32).max \
+        else np.int64
+    return np.zeros(2 << levels, dtype=dt)
+
+
+def _dense0(V: np.ndarray) -> tuple[np.ndarray, int]:
+    """0-based dense ranks of every row (int32) and the number of bits ``L`` with every rank ``< 2**L``."""
+    Y = (rankdata(V, method="dense", axis=1) - 1).astype(np.int32)
+    top = int(Y.max()) if Y.size else 0
+    return np.ascontiguousarray(Y), max(1, top.bit_length())
+
+
+def _model_order(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's stable sort order and the tie-group id of each sorted position (both (K, N) int64)."""
+    order = np.argsort(M, axis=1, kind="stable")
+    s = np.take_along_axis(M, order, 1)
+    new = np.ones(M.shape, dtype=np.int64)
+    new[:, 0] = 0
+    new[:, 1:] = s[:, 1:] != s[:, :-1]
+    return np.ascontiguousarray(order, dtype=np.int64), np.cumsum(new, axis=1)
+
+
 def tau_a(a: Any, b: Any) -> np.ndarray:
     """Kendall's tau-a between every row of ``a`` and every row of ``b``.
 
@@ -284,14 +327,22 @@ def tau_a(a: Any, b: Any) -> np.ndarray:
     -----
     ``tau_a = (C - D) / (N (N - 1) / 2)``: tied pairs count neither as concordant nor as
     discordant but stay in the denominator (appropriate for models predicting ties). Each
-    row of ``b`` is sorted once; each pair then costs one O(N log N) discordance count
-    (Knight's algorithm, scipy's compiled kernel). Same value as rsatoolbox's
-    ``compare(..., method="tau-a")``.
+    row of ``b`` is sorted once; each pair then costs one O(N log N) count of ``C - D`` in
+    compiled code (:mod:`neurorep.rsa._tau_numba`, exact integer counts, parallel over pairs;
+    without numba, Knight's discordance count, scipy's compiled kernel). Same value as
+    rsatoolbox's ``compare(..., method="tau-a")``.
     """
     A, B = as_vectors(a, "tau_a"), as_vectors(b, "tau_a")
     _check_same_length(A, B, "tau_a")
     N = A.shape[1]
     tot = N * (N - 1) // 2
+    fast = _tau_kernels()
+    if fast is not None and N > 1:
+        Y, L = _dense0(A)
+        order, gid = _model_order(B)
+        with TAU_KERNEL_LOCK:
+            cd = fast.pairs_cd(Y, order, gid, L, _tree_proto(L, N))
+        return np.clip(cd / tot, -1.0, 1.0)
     ya = [_dense_ranks(r) for r in A]
     tie_a = [_tied_pairs(y) for y in ya]
     prepared = [_dense_sorted(r) for r in B]

@@ -18,9 +18,15 @@ Vectorisation
   batched gather of the mean data embedding and one GEMM.
 * **Subject bootstrap.** The mean over resampled subjects is ``counts @ scores / S``.
 * **Kendall's tau-a** has no matrix form: each (resample, model, subject) costs one
-  O(N log N) discordant-pair count in compiled code (with the sort of each model reused);
-  that count, not Python, bounds tau-a inference. Bures similarity and the whitened
-  comparisons with a pattern covariance are recomputed per permutation in batches.
+  O(N log N) count of concordant minus discordant pairs. With numba the counts run in one
+  compiled, parallel call per batch of resamples (:mod:`neurorep.rsa._tau_numba`): each
+  model is sorted once; a permutation relabels the data's rank matrix once for all models;
+  a bootstrap sample forms its pair weights ``c_i c_j`` on the fly and skips the pairs it
+  did not draw (about 60%); the count is an exact integer (a fixed-depth counting tree
+  over the data's ranks, ties in the model queried before they are inserted). Without
+  numba, scipy's compiled discordance kernel is called per comparison. Bures similarity
+  and the whitened comparisons with a pattern covariance are recomputed per permutation
+  in batches.
 
 All random draws come from ``numpy.random.default_rng(random_state)``; every resample's
 indices are drawn at once.
@@ -37,11 +43,16 @@ from scipy import stats
 from ..errors import InvalidInputError
 from .comparisons import (
     LINEAR,
+    TAU_KERNEL_LOCK,
+    _dense0,
     _dense_ranks,
     _dense_sorted,
     _discordant,
     _joint_ties,
+    _model_order,
+    _tau_kernels,
     _tied_pairs,
+    _tree_proto,
     as_vectors,
     canonical_method,
     compare,
@@ -349,6 +360,8 @@ def weighted_compare(models: Any, data: Any, weights: np.ndarray | None = None, 
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[sl] = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
         return out
+    if m == "tau-a" and _tau_kernels() is not None:
+        return _weighted_tau_a_compiled(M, V, counts, weights)
     v_plans = [_RankPlan(v) for v in V]
     m_plans = [_RankPlan(v) for v in M]
     if m == "tau-a":
@@ -431,6 +444,49 @@ def _weighted_tau_a(Wc: np.ndarray, tp: _TauPlan) -> np.ndarray:
                 dis = _discordant(x, tp.ym[k][idx])
                 out[b, s, k] = (tot_pairs[b] - tie_m[b, k] - tie_v[b] + tie_j[b, k] - 2.0 * dis) / tot_pairs[b]
     return np.clip(out, -1.0, 1.0)
+
+
+def _weighted_tau_a_compiled(M: np.ndarray, V: np.ndarray, counts: np.ndarray | None,
+                             weights: np.ndarray | None) -> np.ndarray:
+    """Weighted tau-a with the compiled count (:mod:`neurorep.rsa._tau_numba`): (B, S, K).
+
+    From stimulus counts the pair weights ``c_i c_j`` are formed inside the kernel, zero-weight pairs
+    skipped (about 60% of them in a stimulus bootstrap). Explicit pair weights go through the same
+    kernel as the counts of a "stimulus" per pair (weights ``w_p * 1``).
+    """
+    kern = _tau_kernels()
+    N = M.shape[1]
+    RM, L = _dense0(M)          # the tree counts the models' ranks; items follow each data RDM's order
+    order, gid = _model_order(V)
+    if counts is not None:
+        c = np.ascontiguousarray(counts, dtype=np.int64)
+        n = c.shape[1]
+        i0, i1 = np.triu_indices(n, 1)
+        tot = (c.sum(1) ** 2 - (c ** 2).sum(1)) // 2                   # sum_{i<j} c_i c_j
+        bound = int(tot.max()) if tot.size else 0
+    else:  # pair p <-> "stimuli" (p, N): counts w_p and 1
+        w = np.asarray(weights)
+        if np.any(w < 0) or not np.all(np.mod(w, 1) == 0):
+            raise InvalidInputError("weighted_compare: tau-a weights must be non-negative integers (multiplicities).")
+        i0, i1 = np.arange(N), np.full(N, N)
+        tot = w.sum(1).astype(np.int64)
+        bound = int(tot.max()) if tot.size else 0
+    I, J = np.ascontiguousarray(i0[order]), np.ascontiguousarray(i1[order])
+    proto = _tree_proto(L, max(bound, 1))
+    B = tot.shape[0]
+    cd = np.empty((B, V.shape[0], M.shape[0]), dtype=np.int64)
+    chunk = max(1, int(_CHUNK_BYTES // (8 * (N + 1))))
+    for b0 in range(0, B, chunk):
+        if counts is not None:
+            cb = c[b0:b0 + chunk]
+        else:  # explicit weights: one (chunk, N + 1) block at a time
+            cb = np.ones((min(B, b0 + chunk) - b0, N + 1), np.int64)
+            cb[:, :N] = w[b0:b0 + chunk]
+        with TAU_KERNEL_LOCK:
+            cd[b0:b0 + chunk] = kern.weighted_cd(cb, RM, order, I, J, gid, L, proto)
+    pairs = tot.astype(np.float64) * (tot - 1.0) / 2.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.clip(cd / pairs[:, None, None], -1.0, 1.0)
 
 
 def _pairs_tied(w: np.ndarray) -> np.ndarray:
@@ -662,7 +718,7 @@ def permutation_test(models: Any, data: Any, method: str = "spearman", *, n_perm
     ``compare(model o pi, data) == compare(model, data o pi^-1)``, so for linear methods the
     permutations act on the mean embedding of the data (one gather of ``(n_perm, n_pairs)``)
     and the null of all models is one GEMM. Tau-a reuses one sort per model and counts
-    discordant pairs per permutation; Bures and whitened comparisons with ``sigma_k``
+    ``C - D`` per permutation in compiled code; Bures and whitened comparisons with ``sigma_k``
     recompute the permuted models' comparisons in batches.
     """
     m = canonical_method(method, "permutation_test")
@@ -695,6 +751,22 @@ def permutation_test(models: Any, data: Any, method: str = "spearman", *, n_perm
             if whitened:  # the diagonal of the centred kernel follows the stimuli
                 Ep = np.concatenate([Ep, ev[N:][pc]], axis=1)
             null[p0:p0 + chunk] = Ep @ EM.T
+    elif m == "tau-a" and _tau_kernels() is not None:
+        observed = compare(M, V, m).mean(1)
+        tot = N * (N - 1) // 2
+        Y, L = _dense0(V)
+        small = np.int16 if L < 16 else np.int32
+        F = np.stack([_square(y.astype(small), n).ravel() for y in Y])   # (S, n * n): data ranks as matrices
+        order, gid = _model_order(M)
+        i0, i1 = np.triu_indices(n, 1)
+        PQ = np.ascontiguousarray(i0[order] * n + i1[order])
+        proto = _tree_proto(L, N)
+        chunk = max(1, int(_CHUNK_BYTES // (8 * K * S)))
+        for p0 in range(0, P, chunk):
+            with TAU_KERNEL_LOCK:
+                cd = _tau_kernels().permutation_cd(F, n, np.ascontiguousarray(perms[p0:p0 + chunk]), PQ, gid, L,
+                                                   proto)
+            null[p0:p0 + chunk] = np.clip(cd / tot, -1.0, 1.0).mean(2)
     elif m == "tau-a":
         observed = compare(M, V, m).mean(1)
         tot = N * (N - 1) // 2
