@@ -221,7 +221,7 @@ def noisy_embeddings(z: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tens
 
 def evaluate_decoding(model, judge: Judge, images, labels, prior=None, sigma: float = 0.0,
                       guidance_scale: float = 1.0, prior_guidance: float = 1.0, num_inference_steps: int = 25,
-                      seed: int = 0) -> dict[str, dict]:
+                      seed: int = 0, return_images: bool = False, prior_samples: int = 1) -> dict[str, dict]:
     """Decode images from their (optionally noisy) embeddings; compare with the PCA linear decoder.
 
     Parameters
@@ -232,6 +232,12 @@ def evaluate_decoding(model, judge: Judge, images, labels, prior=None, sigma: fl
         If given and ``sigma > 0``, the noisy embedding is first mapped through the prior.
     sigma : float
         Observation noise std in whitened units.
+    prior_samples : int
+        With a prior: average this many posterior samples (seeds ``seed, seed + 1, ...``), a Monte-Carlo
+        estimate of the posterior mean, before decoding.
+    return_images : bool
+        Also return the images under ``"images"``: ``{"original", "diffusion", "linear_pca"}``, each
+        ``(n, 1, 28, 28)`` in [-1, 1].
 
     Returns
     -------
@@ -244,20 +250,25 @@ def evaluate_decoding(model, judge: Judge, images, labels, prior=None, sigma: fl
     obs = noisy_embeddings(z, sigma, seed=seed) if sigma > 0 else z
     cond = obs
     if prior is not None and sigma > 0:
-        cond = prior.sample(observation=obs, observation_sigma=sigma, guidance_scale=prior_guidance,
-                            num_inference_steps=50, seed=seed)
+        cond = torch.stack([prior.sample(observation=obs, observation_sigma=sigma, guidance_scale=prior_guidance,
+                                         num_inference_steps=50, seed=seed + k)
+                            for k in range(max(1, int(prior_samples)))]).mean(0)
     recon = model.sample(embeddings=cond, guidance_scale=guidance_scale, num_inference_steps=num_inference_steps,
                          seed=seed)
     with torch.no_grad():
         linear = model.embedding.decode(obs).clamp(-1, 1)
     corr = float(np.mean([np.corrcoef(a, b)[0, 1] for a, b in zip(z.numpy(), obs.numpy(), strict=False)]))
-    return {
+    out = {
         "diffusion": evaluate_images(judge, recon, x, labels),
         "linear_pca": evaluate_images(judge, linear, x, labels),
         "settings": {"sigma": sigma, "embedding_correlation": corr, "prior": prior is not None,
                      "guidance_scale": guidance_scale, "prior_guidance": prior_guidance,
+                     "prior_samples": int(prior_samples) if prior is not None else 0,
                      "num_inference_steps": num_inference_steps, "seed": seed, "n": int(len(x))},
     }
+    if return_images:
+        out["images"] = {"original": x, "diffusion": recon, "linear_pca": linear}
+    return out
 
 
 def save_grid(images, path: str | Path, nrow: int = 10, scale: int = 2) -> Path:

@@ -20,7 +20,8 @@ from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
 
 from .models import ConditionEncoder, EmbeddingPrior, PixelPCAEmbedding
 
-__all__ = ["PixelDiffusion", "PriorDiffusion", "load_model", "MODEL_INDEX"]
+__all__ = ["PixelDiffusion", "PriorDiffusion", "load_model", "MODEL_INDEX", "FashionMNISTDiffusionPipeline",
+           "FashionMNISTPriorPipeline", "save_diffusers_folder"]
 
 MODEL_INDEX = "neurorep_model.json"
 
@@ -93,7 +94,8 @@ class PixelDiffusion:
     @torch.no_grad()
     def sample(self, n: int | None = None, labels=None, embeddings: torch.Tensor | None = None,
                guidance_scale: float = 3.0, num_inference_steps: int = 25, seed: int = 0, eta: float = 0.0,
-               batch_size: int = 250) -> torch.Tensor:
+               batch_size: int = 250, generator: torch.Generator | None = None, readout=None,
+               readout_scale: float = 0.0) -> torch.Tensor:
         """Draw images with DDIM and classifier-free guidance.
 
         Parameters
@@ -109,6 +111,14 @@ class PixelDiffusion:
         num_inference_steps, eta : DDIM settings.
         seed : int
             Seeds the initial noise (and the eta>0 noise); the same seed gives the same images.
+        generator : torch.Generator, optional
+            Draw the noise from this generator instead of one seeded with ``seed``.
+        readout : callable, optional
+            Differentiable ``images (b, 1, 28, 28) -> (b,)`` objective to raise during sampling
+            (brain-guided synthesis, see :mod:`neurorep_diffusion_models.guidance`).
+        readout_scale : float
+            Step size of the readout guidance (per-pixel RMS change of the predicted clean image per
+            DDIM step); 0 disables it.
 
         Returns
         -------
@@ -132,17 +142,22 @@ class PixelDiffusion:
             keep = torch.ones(n, dtype=torch.bool)
         self.unet.eval()
         self.conditioner.eval()
-        gen = torch.Generator().manual_seed(seed)
+        gen = generator if generator is not None else torch.Generator().manual_seed(seed)
         s = int(self.unet.config.sample_size)
         x_all = torch.randn(n, 1, s, s, generator=gen)
+        if readout is not None and readout_scale != 0.0:
+            from .guidance import readout_guided_eps
+            guide = (readout, float(readout_scale), readout_guided_eps)
+        else:
+            guide = None
         out = []
         for i in range(0, n, batch_size):
             sl = slice(i, i + batch_size)
             out.append(self._sample_batch(x_all[sl], lab[sl], z[sl], keep[sl], guidance_scale,
-                                          num_inference_steps, eta, gen))
+                                          num_inference_steps, eta, gen, guide))
         return torch.cat(out)
 
-    def _sample_batch(self, x, lab, z, keep, g, steps, eta, gen):
+    def _sample_batch(self, x, lab, z, keep, g, steps, eta, gen, guide=None):
         sched = _ddim(self.scheduler.config)
         sched.set_timesteps(steps)
         b = len(x)
@@ -159,6 +174,9 @@ class PixelDiffusion:
                 eps = e_u + g * (e_c - e_u)
             else:
                 eps = self.predict_noise(x, tt, lab, z, keep)
+            if guide is not None:
+                readout, scale, fn = guide
+                eps = fn(x, eps, sched.alphas_cumprod[int(t)], readout, scale)
             x = sched.step(eps, t, x, eta=eta, generator=gen).prev_sample
         return x.clamp(-1, 1)
 
@@ -306,3 +324,118 @@ def load_model(path: str | os.PathLike) -> PixelDiffusion | PriorDiffusion:
     if kind not in classes:
         raise ValueError(f"{index_file}: unknown kind {kind!r}; expected one of {sorted(classes)}")
     return classes[kind].from_pretrained(path)
+
+
+# --------------------------------------------------------------------------- diffusers pipelines
+# The shipped folders also carry a ``model_index.json``, so that diffusers' own loader reads them:
+# ``FashionMNISTDiffusionPipeline.from_pretrained(folder)`` (the components' library is this package,
+# which diffusers resolves once it has been imported).
+
+from diffusers import DiffusionPipeline  # noqa: E402
+from diffusers.pipelines.pipeline_utils import ImagePipelineOutput  # noqa: E402
+
+
+def _seed_from(generator) -> torch.Generator:
+    if generator is None:
+        return torch.Generator().manual_seed(0)
+    if isinstance(generator, list):
+        raise ValueError("pass one torch.Generator (a list of generators is not supported)")
+    return generator
+
+
+class FashionMNISTDiffusionPipeline(DiffusionPipeline):
+    """The class- and embedding-conditional Fashion-MNIST model as a diffusers pipeline.
+
+    Parameters
+    ----------
+    unet : diffusers.UNet2DModel
+    conditioner : ConditionEncoder
+    embedding : PixelPCAEmbedding
+    scheduler : diffusers.DDPMScheduler
+    """
+
+    model_cpu_offload_seq = "conditioner->unet"
+
+    def __init__(self, unet: UNet2DModel, conditioner: ConditionEncoder, embedding: PixelPCAEmbedding,
+                 scheduler: DDPMScheduler) -> None:
+        super().__init__()
+        self.register_modules(unet=unet, conditioner=conditioner, embedding=embedding, scheduler=scheduler)
+
+    def as_model(self) -> PixelDiffusion:
+        """The same weights as a :class:`PixelDiffusion` (the sampler used everywhere else)."""
+        return PixelDiffusion(self.unet, self.conditioner, self.embedding, self.scheduler,
+                              spatial_condition=int(self.unet.config.in_channels) == 2)
+
+    @torch.no_grad()
+    def __call__(self, batch_size: int = 1, class_labels=None, embeddings=None, guidance_scale: float = 1.0,
+                 num_inference_steps: int = 25, generator: torch.Generator | None = None, eta: float = 0.0,
+                 output_type: str = "np", return_dict: bool = True):
+        """Sample ``batch_size`` images (or one per class label / embedding given).
+
+        Returns an :class:`~diffusers.pipelines.pipeline_utils.ImagePipelineOutput` whose ``images`` are
+        ``(n, 28, 28, 1)`` floats in [0, 1] (``output_type="np"``), PIL images (``"pil"``) or the raw
+        ``(n, 1, 28, 28)`` tensor in [-1, 1] (``"pt"``).
+        """
+        n = len(class_labels) if class_labels is not None else (
+            len(embeddings) if embeddings is not None else batch_size)
+        x = self.as_model().sample(n, labels=class_labels, embeddings=embeddings, guidance_scale=guidance_scale,
+                                   num_inference_steps=num_inference_steps, eta=eta,
+                                   generator=_seed_from(generator))
+        if output_type == "pt":
+            images = x
+        else:
+            images = ((x + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1).numpy()
+            if output_type == "pil":
+                images = self.numpy_to_pil(images)
+        return ImagePipelineOutput(images=images) if return_dict else (images,)
+
+
+class FashionMNISTPriorPipeline(DiffusionPipeline):
+    """The embedding-space diffusion prior as a diffusers pipeline (returns embeddings, not images).
+
+    Parameters
+    ----------
+    prior : EmbeddingPrior
+    embedding : PixelPCAEmbedding
+    scheduler : diffusers.DDPMScheduler
+    """
+
+    def __init__(self, prior: EmbeddingPrior, embedding: PixelPCAEmbedding, scheduler: DDPMScheduler) -> None:
+        super().__init__()
+        self.register_modules(prior=prior, embedding=embedding, scheduler=scheduler)
+
+    def as_model(self) -> PriorDiffusion:
+        """The same weights as a :class:`PriorDiffusion`."""
+        return PriorDiffusion(self.prior, self.embedding, self.scheduler)
+
+    @torch.no_grad()
+    def __call__(self, batch_size: int = 1, observation=None, observation_sigma=None, class_labels=None,
+                 guidance_scale: float = 1.0, num_inference_steps: int = 50,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """Whitened embeddings ``(n, E)`` drawn from the prior (see :meth:`PriorDiffusion.sample`)."""
+        seed = int(_seed_from(generator).initial_seed())
+        n = None if (observation is not None or class_labels is not None) else batch_size
+        return self.as_model().sample(n, observation=observation, observation_sigma=observation_sigma,
+                                      labels=class_labels, guidance_scale=guidance_scale,
+                                      num_inference_steps=num_inference_steps, seed=seed)
+
+
+def save_diffusers_folder(model: PixelDiffusion | PriorDiffusion, path: str | os.PathLike,
+                          extra: dict | None = None) -> Path:
+    """Write ``model`` as a diffusers pipeline folder that :func:`load_model` reads as well.
+
+    The folder holds ``model_index.json`` (:class:`FashionMNISTDiffusionPipeline` or
+    :class:`FashionMNISTPriorPipeline`), one sub-folder per component (``config.json`` +
+    ``diffusion_pytorch_model.safetensors``; the scheduler's ``scheduler_config.json``) and
+    ``neurorep_model.json``. The same weights give byte-identical files.
+    """
+    path = Path(path)
+    if isinstance(model, PixelDiffusion):
+        pipe = FashionMNISTDiffusionPipeline(model.unet, model.conditioner, model.embedding, model.scheduler)
+    elif isinstance(model, PriorDiffusion):
+        pipe = FashionMNISTPriorPipeline(model.prior, model.embedding, model.scheduler)
+    else:
+        raise TypeError(f"save_diffusers_folder: expected a PixelDiffusion or PriorDiffusion, got {type(model)}")
+    pipe.save_pretrained(path, safe_serialization=True)
+    model.save_pretrained(path, extra=extra)  # the same component files again, plus neurorep_model.json
+    return path
