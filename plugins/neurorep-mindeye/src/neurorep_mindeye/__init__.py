@@ -1,0 +1,34 @@
+"""neurorep-mindeye: the retrieval submodule of MindEye (Scotti et al., 2023) at small scale.
+
+Components (registered through the ``neurorep`` entry point ``mindeye``):
+
+* ``mindeye.retrieval`` (:class:`MindEyeRetrieval`): voxels -> residual MLP backbone -> contrastive projector
+  into an image-embedding space; top-1/top-k retrieval of held-out stimuli in both directions.
+
+Functions in :mod:`neurorep_mindeye.core`: :class:`BrainMLP`, :func:`train_brain_mlp`, :func:`info_nce`,
+:func:`mixco_nce`, :func:`retrieval_ranks`, :func:`topk_accuracy`, :func:`permutation_topk`.
+"""
+
+from __future__ import annotations
+
+from .analyzer import MindEyeRetrieval
+from .core import (
+    CITATION,
+    BrainMLP,
+    TrainConfig,
+    info_nce,
+    mixco_nce,
+    retrieval_ranks,
+    topk_accuracy,
+    train_brain_mlp,
+)
+
+try:
+    from importlib.metadata import version as _v
+
+    __version__ = _v("neurorep-mindeye")
+except Exception:  # pragma: no cover - source tree without install
+    __version__ = "0+unknown"
+
+__all__ = ["CITATION", "BrainMLP", "MindEyeRetrieval", "TrainConfig", "info_nce", "mixco_nce", "retrieval_ranks",
+           "topk_accuracy", "train_brain_mlp", "__version__"]
