@@ -13,7 +13,7 @@ several subjects, :meth:`MindBridge.reset_tune` to a new one, predict, synthesis
 from __future__ import annotations
 
 from .analyzer import MindBridgeCrossSubject, stack_subjects
-from .core import CITATION, MindBridge, MindBridgeNet, TrainConfig, aggregate, cosine_matrix, top1_accuracy
+from ._meta import CITATION
 
 try:
     from importlib.metadata import version as _v
@@ -24,3 +24,15 @@ except Exception:  # pragma: no cover - source tree without install
 
 __all__ = ["CITATION", "MindBridge", "MindBridgeCrossSubject", "MindBridgeNet", "TrainConfig", "aggregate",
            "cosine_matrix", "stack_subjects", "top1_accuracy", "__version__"]
+
+
+_LAZY_CORE = ('MindBridge', 'MindBridgeNet', 'TrainConfig', 'aggregate', 'cosine_matrix', 'top1_accuracy')
+
+
+def __getattr__(name):
+    # the torch-backed names are imported on first access, so that loading the plugin does not import torch
+    if name in _LAZY_CORE:
+        from . import core
+
+        return getattr(core, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

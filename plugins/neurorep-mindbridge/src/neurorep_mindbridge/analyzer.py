@@ -9,7 +9,19 @@ import numpy as np
 from neurorep import Analyzer, Representation, Result, Tags, align
 from neurorep.errors import InvalidInputError
 
-from .core import CITATION, POOLINGS, MindBridge, TrainConfig, cosine_matrix, top1_accuracy
+from ._meta import CITATION, POOLINGS
+
+
+class _LazyCore:
+    """The torch-backed numerics (``core``), imported on first use: loading the plugin must not import torch."""
+
+    def __getattr__(self, name):
+        from . import core
+
+        return getattr(core, name)
+
+
+_core = _LazyCore()
 
 __all__ = ["MindBridgeCrossSubject", "stack_subjects"]
 
@@ -148,9 +160,9 @@ class MindBridgeCrossSubject(Analyzer):
         if self.mode not in ("shared", "per-subject"):
             self._fail(f"mode must be 'shared' or 'per-subject', got {self.mode!r}.")
 
-    def config(self) -> TrainConfig:
+    def config(self) -> _core.TrainConfig:
         """The training configuration these parameters describe."""
-        return TrainConfig(pool_size=int(self.pool_size), pooling=self.pooling, hidden=int(self.hidden),
+        return _core.TrainConfig(pool_size=int(self.pool_size), pooling=self.pooling, hidden=int(self.hidden),
                            latent=int(self.latent), dropout=float(self.dropout), epochs=int(self.epochs),
                            lr=float(self.lr), weight_decay=float(self.weight_decay),
                            batch_size=int(self.batch_size), temperature=float(self.temperature),
@@ -192,14 +204,14 @@ class MindBridgeCrossSubject(Analyzer):
         for f, test in enumerate(folds):
             train = np.setdiff1d(np.arange(n), test)
             if self.mode == "shared":
-                mb = MindBridge(cfg, seed0 + 104729 * f).fit([X[train][:, c] for c in cols], [T[train]] * len(cols))
+                mb = _core.MindBridge(cfg, seed0 + 104729 * f).fit([X[train][:, c] for c in cols], [T[train]] * len(cols))
                 models = [(mb, s) for s in range(len(cols))]
             else:
-                models = [(MindBridge(cfg, seed0 + 104729 * f + 31 * s).fit([X[train][:, c]], [T[train]]), 0)
+                models = [(_core.MindBridge(cfg, seed0 + 104729 * f + 31 * s).fit([X[train][:, c]], [T[train]]), 0)
                           for s, c in enumerate(cols)]
             for s, c in enumerate(cols):
                 m, idx = models[s]
-                acc = top1_accuracy(cosine_matrix(m.predict(X[test][:, c], idx), m.targets(T[test])))
+                acc = _core.top1_accuracy(_core.cosine_matrix(m.predict(X[test][:, c], idx), m.targets(T[test])))
                 per_fold[s].append(acc)
                 correct[s] += acc * len(test)
         acc = correct / n

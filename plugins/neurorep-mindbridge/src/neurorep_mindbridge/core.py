@@ -29,11 +29,8 @@ from torch.nn import functional as F
 __all__ = ["CITATION", "POOLINGS", "TrainConfig", "aggregate", "MindBridgeNet", "MindBridge", "cosine_matrix",
            "top1_accuracy", "with_epochs"]
 
-CITATION = ("Wang, S., Liu, S., Tan, Z. & Wang, X. (2024). MindBridge: A Cross-Subject Brain Decoding "
-            "Framework. Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition "
-            "(CVPR 2024). arXiv:2404.07850")
+from ._meta import CITATION, POOLINGS  # noqa: F401  (torch-free constants, re-exported)
 
-POOLINGS = ("max", "avg")
 
 
 def aggregate(X: np.ndarray | torch.Tensor, size: int, pooling: str = "max") -> torch.Tensor:

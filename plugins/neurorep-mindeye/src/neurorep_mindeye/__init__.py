@@ -12,16 +12,7 @@ Functions in :mod:`neurorep_mindeye.core`: :class:`BrainMLP`, :func:`train_brain
 from __future__ import annotations
 
 from .analyzer import MindEyeRetrieval
-from .core import (
-    CITATION,
-    BrainMLP,
-    TrainConfig,
-    info_nce,
-    mixco_nce,
-    retrieval_ranks,
-    topk_accuracy,
-    train_brain_mlp,
-)
+from ._meta import CITATION
 
 try:
     from importlib.metadata import version as _v
@@ -32,3 +23,15 @@ except Exception:  # pragma: no cover - source tree without install
 
 __all__ = ["CITATION", "BrainMLP", "MindEyeRetrieval", "TrainConfig", "info_nce", "mixco_nce", "retrieval_ranks",
            "topk_accuracy", "train_brain_mlp", "__version__"]
+
+
+_LAZY_CORE = ('BrainMLP', 'TrainConfig', 'info_nce', 'mixco_nce', 'retrieval_ranks', 'topk_accuracy', 'train_brain_mlp')
+
+
+def __getattr__(name):
+    # the torch-backed names are imported on first access, so that loading the plugin does not import torch
+    if name in _LAZY_CORE:
+        from . import core
+
+        return getattr(core, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,16 +8,19 @@ import numpy as np
 from neurorep import Analyzer, Representation, Result, Tags, align
 from neurorep.errors import InvalidInputError
 
-from .core import (
-    CITATION,
-    TrainConfig,
-    cosine_matrix,
-    embed,
-    permutation_topk,
-    retrieval_ranks,
-    topk_accuracy,
-    train_brain_mlp,
-)
+from ._meta import CITATION
+
+
+class _LazyCore:
+    """The torch-backed numerics (``core``), imported on first use: loading the plugin must not import torch."""
+
+    def __getattr__(self, name):
+        from . import core
+
+        return getattr(core, name)
+
+
+_core = _LazyCore()
 
 __all__ = ["MindEyeRetrieval"]
 
@@ -148,8 +151,8 @@ class MindEyeRetrieval(Analyzer):
         if self.split not in ("stimuli", "runs"):
             self._fail(f"split must be one of ['runs', 'stimuli'], got {self.split!r}.")
 
-    def _config(self) -> TrainConfig:
-        return TrainConfig(hidden=int(self.hidden), n_blocks=int(self.n_blocks), dropout=float(self.dropout),
+    def _config(self) -> _core.TrainConfig:
+        return _core.TrainConfig(hidden=int(self.hidden), n_blocks=int(self.n_blocks), dropout=float(self.dropout),
                            epochs=int(self.epochs), lr=float(self.lr), weight_decay=float(self.weight_decay),
                            batch_size=int(self.batch_size), temperature=float(self.temperature),
                            mixco_fraction=float(self.mixco_fraction), mixco_beta=float(self.mixco_beta))
@@ -183,8 +186,8 @@ class MindEyeRetrieval(Analyzer):
         cfg = self._config()
         sims = []
         for s in range(int(self.seeds)):
-            model = train_brain_mlp((X_train - mu) / sd, T_train, cfg, seed=seed_base + 7919 * s)
-            sims.append(cosine_matrix(embed(model, (X_test - mu) / sd), T_test))
+            model = _core.train_brain_mlp((X_train - mu) / sd, T_train, cfg, seed=seed_base + 7919 * s)
+            sims.append(_core.cosine_matrix(_core.embed(model, (X_test - mu) / sd), T_test))
         return np.mean(sims, 0)
 
     # ------------------------------------------------------------------ analyze
@@ -224,8 +227,8 @@ class MindEyeRetrieval(Analyzer):
                 Xtr = R[other].reshape(-1, X.shape[1])
                 Ttr = np.tile(T, (len(other), 1))
                 blocks.append(self._similarities(Xtr, Ttr, R[r], T, seed0 + 104729 * r))
-        ranks_b2i = [retrieval_ranks(s) for s in blocks]
-        ranks_i2b = [retrieval_ranks(s.T) for s in blocks]
+        ranks_b2i = [_core.retrieval_ranks(s) for s in blocks]
+        ranks_i2b = [_core.retrieval_ranks(s.T) for s in blocks]
         sizes = np.array([len(s) for s in blocks])
         n_total = int(sizes.sum())
         ks = [1] + ([int(self.top_k)] if 1 < self.top_k < sizes.min() else [])
@@ -233,11 +236,11 @@ class MindEyeRetrieval(Analyzer):
         perm_rng = np.random.default_rng([int(self.random_state), 1])
         for k in ks:
             for direction, ranks in (("brain_to_image", ranks_b2i), ("image_to_brain", ranks_i2b)):
-                per_fold = [topk_accuracy(rk, k) for rk in ranks]
+                per_fold = [_core.topk_accuracy(rk, k) for rk in ranks]
                 acc = float(np.sum(np.array(per_fold) * sizes) / n_total)
                 chance = float(np.sum(np.minimum(k / sizes, 1.0) * sizes) / n_total)
                 if self.n_permutations > 0:
-                    null = permutation_topk(ranks, k, int(self.n_permutations), perm_rng)
+                    null = _core.permutation_topk(ranks, k, int(self.n_permutations), perm_rng)
                     p = (1 + int(np.sum(null >= acc - 1e-12))) / (1 + int(self.n_permutations))
                 else:
                     p = float("nan")

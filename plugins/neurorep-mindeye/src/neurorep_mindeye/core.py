@@ -18,10 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-CITATION = ("Scotti, P. S., Banerjee, A., Goode, J., Shabalin, S., Nguyen, A., Cohen, E., Dempster, A. J., "
-            "Verlinde, N., Yundler, E., Weisberg, D., Norman, K. A. & Abraham, T. M. (2023). Reconstructing "
-            "the Mind's Eye: fMRI-to-Image with Contrastive Learning and Diffusion Priors. Advances in Neural "
-            "Information Processing Systems 36 (NeurIPS 2023). arXiv:2305.18274")
+from ._meta import CITATION  # noqa: F401  (torch-free constants, re-exported)
 
 __all__ = ["CITATION", "BrainMLP", "TrainConfig", "mixco_nce", "info_nce", "train_brain_mlp", "embed",
            "retrieval_ranks", "topk_accuracy", "permutation_topk", "cosine_matrix"]

@@ -14,7 +14,7 @@ check data (random token maps with a planted feature); ``synthetic.planted-token
 from __future__ import annotations
 
 from .analyzer import FactorizedRFEncoding, TransformerEncoding
-from .core import CITATION, FACTORIZED_CITATION, to_tokens
+from ._meta import CITATION, FACTORIZED_CITATION
 from .synthetic import PlantedTokensSource, planted_tokens
 
 try:
@@ -26,3 +26,15 @@ except Exception:  # pragma: no cover - source tree without install
 
 __all__ = ["CITATION", "FACTORIZED_CITATION", "FactorizedRFEncoding", "PlantedTokensSource", "TransformerEncoding", "planted_tokens",
            "to_tokens", "__version__"]
+
+
+_LAZY_CORE = ('to_tokens',)
+
+
+def __getattr__(name):
+    # the torch-backed names are imported on first access, so that loading the plugin does not import torch
+    if name in _LAZY_CORE:
+        from . import core
+
+        return getattr(core, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

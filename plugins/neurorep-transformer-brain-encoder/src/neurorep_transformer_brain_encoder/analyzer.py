@@ -12,15 +12,19 @@ from neurorep.encoding.scoring import pearson_per_target, r2_per_target
 from neurorep.errors import InvalidInputError
 from neurorep.types import Representation, Result, align
 
-from .core import (
-    CITATION,
-    FACTORIZED_CITATION,
-    AttentionEncoder,
-    FactorizedRF,
-    _standardise,
-    cross_validated,
-    to_tokens,
-)
+from ._meta import CITATION, FACTORIZED_CITATION
+
+
+class _LazyCore:
+    """The torch-backed numerics (``core``), imported on first use: loading the plugin must not import torch."""
+
+    def __getattr__(self, name):
+        from . import core
+
+        return getattr(core, name)
+
+
+_core = _LazyCore()
 
 _ALIGN = Literal["strict", "reorder", "intersection"]
 
@@ -67,7 +71,7 @@ def _prepare(self, x, y):
     if X.shape[0] < 4:
         raise InvalidInputError(f"{owner}: need at least 4 stimuli for cross-validated encoding, got {X.shape[0]}.")
     desc = {k: np.asarray(v) for k, v in x.channel_descriptors.items()}
-    T, hw = to_tokens(X, self.grid, self.layout, owner, desc)
+    T, hw = _core.to_tokens(X, self.grid, self.layout, owner, desc)
     folds = kfold_indices(X.shape[0], min(self.outer_cv, X.shape[0]), shuffle=True, random_state=self.random_state,
                           owner=owner)
     return owner, T, hw, Y, y, folds
@@ -146,11 +150,11 @@ class TransformerEncoding(Analyzer):
         rois, roi_index = np.unique(labels, return_inverse=True)
 
         def build(gen, nt, nc):
-            return AttentionEncoder(nt, nc, int(self.d_model), roi_index, len(rois), gen)
+            return _core.AttentionEncoder(nt, nc, int(self.d_model), roi_index, len(rois), gen)
 
         import torch
 
-        pred, fitted = cross_validated(build, T, Y, folds, seed=self.random_state,
+        pred, fitted = _core.cross_validated(build, T, Y, folds, seed=self.random_state,
                                        train_kw=dict(n_epochs=int(self.n_epochs), lr=float(self.lr),
                                                      weight_decay=float(self.weight_decay)))
         att = np.empty((T.shape[0], len(rois), T.shape[1]))
@@ -219,9 +223,9 @@ class FactorizedRFEncoding(Analyzer):
         pred = np.empty(Y.shape)
         masks = []
         for tr, te in folds:
-            (Ttr, Tte), _, _ = _standardise(T[tr], T[te], axis=(0, 1))
-            (Ytr,), ymu, ysd = _standardise(Y[tr])
-            fit = FactorizedRF(float(self.alpha), int(self.n_iter)).fit(Ttr, Ytr)
+            (Ttr, Tte), _, _ = _core._standardise(T[tr], T[te], axis=(0, 1))
+            (Ytr,), ymu, ysd = _core._standardise(Y[tr])
+            fit = _core.FactorizedRF(float(self.alpha), int(self.n_iter)).fit(Ttr, Ytr)
             pred[te] = fit.predict(Tte) * ysd + ymu
             masks.append(np.abs(fit.mask) / np.maximum(np.abs(fit.mask).max(1, keepdims=True), 1e-300))
         mean_mask = np.mean(masks, axis=0)

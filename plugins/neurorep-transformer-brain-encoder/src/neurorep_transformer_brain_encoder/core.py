@@ -13,12 +13,7 @@ import torch
 
 from neurorep.errors import InvalidInputError
 
-CITATION = ("Adeli, Sun & Kriegeskorte (2025). Transformer brain encoders explain human high-level visual "
-            "responses. arXiv preprint (title as in the project's paper list)")
-FACTORIZED_CITATION = ("Klindt, Ecker, Euler & Bethge (2017). Neural system identification for large populations "
-                       "separating 'what' and 'where'. NeurIPS 30. arXiv:1711.02653; St-Yves & Naselaris (2018). "
-                       "The feature-weighted receptive field: an interpretable encoding model for complex feature "
-                       "spaces. NeuroImage 180:188-202. doi:10.1016/j.neuroimage.2017.06.035")
+from ._meta import CITATION, FACTORIZED_CITATION  # noqa: F401  (torch-free constants, re-exported)
 
 
 def to_tokens(X: np.ndarray, grid: list[int], layout: str, owner: str,
