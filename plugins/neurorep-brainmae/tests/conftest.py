@@ -1,0 +1,16 @@
+"""One torch thread for the tests (the machines running them are shared; training is bitwise reproducible on one
+thread)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
