@@ -31,7 +31,7 @@ from .errors import (
     UnknownComponentError,
 )
 from .hookspecs import HOOK_API
-from .types import RDMs, Representation, Result, StimulusSet, align
+from .types import RDMs, Representation, Result, StimulusSet, align, stack_sites
 
 try:
     from importlib.metadata import version as _v
@@ -60,5 +60,5 @@ __all__ = [
     "HOOK_API", "INVARIANCES", "KINDS", "Analyzer", "Component", "Dataset", "Estimator", "Generator",
     "Intervention", "InvalidInputError", "Model", "NeurorepError", "RDMs", "RecipeError", "ReportSection",
     "Representation", "Result", "Source", "StimulusMismatchError", "StimulusSet", "Tags", "Transform",
-    "UnknownComponentError", "align", "create", "get_registry", "hookimpl", "__version__",
+    "UnknownComponentError", "align", "stack_sites", "create", "get_registry", "hookimpl", "__version__",
 ]

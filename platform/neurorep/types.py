@@ -26,6 +26,7 @@ __all__ = [
     "Result",
     "RESULT_COLUMNS",
     "align",
+    "stack_sites",
     "as_stimulus_ids",
     "hash_array",
 ]
@@ -430,6 +431,87 @@ RESULT_COLUMNS: tuple[str, ...] = (
 
 def _nan() -> float:
     return math.nan
+
+
+def _merge_descriptors(dicts: Sequence[Mapping[str, Any]], lengths: Sequence[int], skip: str) -> dict[str, np.ndarray]:
+    """Descriptors every item has, concatenated (object arrays where the dtypes differ)."""
+    common = set(dicts[0]) if dicts else set()
+    for d in dicts[1:]:
+        common &= set(d)
+    out = {}
+    for k in sorted(common - {skip}):
+        parts = [np.asarray(d[k]) for d in dicts]
+        if all(p.ndim == 1 and len(p) == n for p, n in zip(parts, lengths)):
+            try:
+                out[k] = np.concatenate(parts)
+            except (TypeError, ValueError):
+                out[k] = np.concatenate([p.astype(object) for p in parts])
+    return out
+
+
+def stack_sites(items: Sequence[Representation | RDMs], names: Sequence[str], *, descriptor: str = "site",
+                owner: str = "stack_sites") -> Representation | RDMs:
+    """Several sites' representations (or RDMs) of the same stimuli as ONE input.
+
+    Representations are put side by side (features of ``names[0]`` first), each feature labelled
+    with its site in the channel descriptor ``descriptor``; ``repeats`` are kept when every site has
+    the same number. RDMs become one multi-RDM object whose ``rdm_descriptors[descriptor]`` names
+    each RDM's site. Rows follow the first item's stimulus order; every item must hold the same
+    stimuli (any order). This is what a recipe analysis with ``stack = "x"`` gives the analyzer.
+
+    Parameters
+    ----------
+    items : sequence of Representation, or sequence of RDMs
+    names : sequence of str
+        The site of each item.
+    descriptor : str, default="site"
+    owner : str
+        Named in errors.
+    """
+    if not items or len(items) != len(names):
+        raise InvalidInputError(f"{owner}: expected one or more items with one site name each, got {len(items)} "
+                                f"item(s) and {len(names)} name(s).")
+    names = [str(n) for n in names]
+    ref_ids = items[0].stimulus_ids
+    kinds = {type(it) for it in items}
+    if kinds not in ({Representation}, {RDMs}):
+        got = sorted(f"{n}: {type(it).__name__}" for n, it in zip(names, items))
+        raise InvalidInputError(f"{owner}: can stack representations or RDMs, not a mix; got {got}. Stack sites of "
+                                "one kind (or add a transform that turns every site into RDMs).")
+    aligned = []
+    for it, nm in zip(items, names):
+        if tuple(it.stimulus_ids) != tuple(ref_ids):
+            if set(it.stimulus_ids) != set(ref_ids):
+                only = sorted(set(it.stimulus_ids) ^ set(ref_ids))
+                raise StimulusMismatchError(
+                    f"{owner}: site {nm!r} holds other stimuli than site {names[0]!r} ({len(only)} ids differ, e.g. "
+                    f"{only[:5]}); stacked sites must share their stimuli. Select common sites or stimuli.")
+            it = it.select(list(ref_ids))
+        aligned.append(it)
+    spaces = [dict(it.space) for it in aligned]
+    kind = {sp.get("kind") for sp in spaces}
+    space: dict[str, Any] = {"stacked_sites": names, "kind": kind.pop() if len(kind) == 1 else "mixed"}
+    label = f"stack({names[0]}..{names[-1]})" if len(names) > 1 else f"stack({names[0]})"
+    if kinds == {Representation}:
+        widths = [it.n_features for it in aligned]
+        data = np.concatenate([np.asarray(it.data) for it in aligned], axis=1)
+        reps = [it.repeats for it in aligned]
+        repeats = None
+        if all(r is not None for r in reps) and len({r.shape[0] for r in reps}) == 1:
+            repeats = np.concatenate(reps, axis=2)
+        cd = _merge_descriptors([it.channel_descriptors for it in aligned], widths, descriptor)
+        cd[descriptor] = np.repeat(np.asarray(names, dtype=object).astype(str), widths)
+        return Representation(data, tuple(ref_ids), repeats=repeats, space=space, channel_descriptors=cd,
+                              name=label)
+    counts = [it.n_rdms for it in aligned]
+    measures = {it.dissimilarity_measure for it in aligned}
+    rd = _merge_descriptors([{k: list(v) for k, v in it.rdm_descriptors.items()} for it in aligned], counts,
+                            descriptor)
+    rd = {k: list(v) for k, v in rd.items()}
+    rd[descriptor] = [n for n, c in zip(names, counts) for _ in range(c)]
+    return RDMs(np.concatenate([np.atleast_2d(it.dissimilarities) for it in aligned], axis=0), tuple(ref_ids),
+                dissimilarity_measure=measures.pop() if len(measures) == 1 else "mixed", rdm_descriptors=rd,
+                space=space, name=label)
 
 
 @dataclass

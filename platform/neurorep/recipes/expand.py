@@ -27,7 +27,7 @@ import hashlib
 from typing import Any
 
 from ..tasks import Plan, Task, task_key
-from .resolve import ResolvedComponent, ResolvedRecipe
+from .resolve import ResolvedComponent, ResolvedRecipe, StackedSites
 
 __all__ = ["build_plan"]
 
@@ -101,13 +101,16 @@ def build_plan(resolved: ResolvedRecipe, text: str) -> Plan:
         transforms_fp = [t.fingerprint() for t in a.transforms]
         for pair in a.pairs:
             key = task_key("analysis", a.name, c.id, c.version, c.params, transforms_fp,
-                           [[source_keys[s], site] for s, site in pair])
+                           [[source_keys[s], list(site.sites) if isinstance(site, StackedSites) else site]
+                            for s, site in pair])
             depends = tuple(dict.fromkeys(source_keys[s] for s, _ in pair))
             labels = {"analysis": a.name, "x": f"{pair[0][0]}:{pair[0][1]}",
                       "y": f"{pair[1][0]}:{pair[1][1]}" if len(pair) == 2 else None}
             add(Task(key=key, kind="analysis", name=a.name, component_id=c.id, component_version=c.version,
                      component_ref=c.ref, params=copy.deepcopy(c.params), depends_on=depends,
-                     inputs=tuple({"source": s, "site": site, "task": source_keys[s]} for s, site in pair),
+                     inputs=tuple({"source": s, "site": str(site), "task": source_keys[s],
+                                   **({"sites": list(site.sites)} if isinstance(site, StackedSites) else {})}
+                                  for s, site in pair),
                      transforms=copy.deepcopy(transforms), labels=labels, seed=seed))
 
     options = {

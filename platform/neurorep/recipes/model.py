@@ -30,6 +30,8 @@ NAME_PATTERN = r"^[a-z0-9_-]+$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 AlignMode = Literal["strict", "reorder", "intersection"]
 Pairing = Literal["product", "matched", "within"]
+#: Which inputs of an analysis reach the analyzer as ONE representation holding all their sites.
+Stack = Literal["none", "x", "y", "both"]
 
 
 class _Strict(BaseModel):
@@ -80,6 +82,9 @@ class AnalysisSpec(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     inputs: list[str] = Field(min_length=1, max_length=2)
     pairing: Pairing = "product"
+    #: "x" / "y" / "both": that input's selected sites are stacked into one representation (features
+    #: side by side, channel descriptor ``site``; RDMs as one multi-RDM object) and analysed once.
+    stack: Stack = "none"
     transforms: list[TransformSpec] = Field(default_factory=list)
 
 

@@ -36,10 +36,28 @@ __all__ = [
 ]
 
 Loc = tuple[str | int, ...]
-SiteRef = tuple[str, str]  # (source name, site)
+SiteRef = tuple[str, str]  # (source name, site); the site may be a StackedSites
+
+
+class StackedSites(str):
+    """Several sites of one source handed to an analyzer as ONE input (an analysis's ``stack``).
+
+    The str value is the label used in results (``stack(<glob>)``); :attr:`sites` lists the sites.
+    """
+
+    sites: tuple[str, ...]
+
+    def __new__(cls, sites: list[str] | tuple[str, ...], label: str) -> StackedSites:
+        obj = super().__new__(cls, label)
+        obj.sites = tuple(sites)
+        return obj
+
+    def __reduce__(self):
+        return (StackedSites, (self.sites, str(self)))
 
 _ALIGN_MODES = ("strict", "reorder", "intersection")
 _PAIRINGS = ("product", "matched", "within")
+_STACKS = ("none", "x", "y", "both")
 
 
 @dataclass(frozen=True)
@@ -422,13 +440,20 @@ class _Resolver:
             pairing = entry.get("pairing", "product")
             if pairing is None:
                 pairing = "product"
-            if info is None or pairing not in _PAIRINGS:
+            stack = entry.get("stack", "none") or "none"
+            if info is None or pairing not in _PAIRINGS or stack not in _STACKS:
                 continue
             n_in = getattr(info.cls, "n_inputs", 2)
             if not self.arity_ok(info.id, n_in, raw_inputs, pairing, loc):
                 continue
+            if not self.stack_ok(info.id, stack, raw_inputs, pairing, loc):
+                continue
             if r is None or not ok or any(x is None for x in inputs):
                 continue
+            for j in ((0,) if stack == "x" else (1,) if stack == "y" else (0, 1) if stack == "both" else ()):
+                src, sites = inputs[j]
+                glob = raw_inputs[j].partition(":")[2] or "*"
+                inputs[j] = (src, [StackedSites(sites, f"stack({glob})")])
             pairs = self.pairs([x for x in inputs if x is not None], raw_inputs, pairing, n_in, loc)
             if pairs is None:
                 continue
@@ -459,6 +484,19 @@ class _Resolver:
             self.add(loc + ("inputs",), f"{cid!r} compares two inputs (n_inputs = 2), but inputs has 1 entry "
                                         f"{raw_inputs}; add a second input, or set pairing = \"within\" to compare "
                                         f"every pair of sites of {raw_inputs[0]!r}.")
+            return False
+        return True
+
+    def stack_ok(self, cid: str, stack: str, raw_inputs: list[str], pairing: str, loc: Loc) -> bool:
+        if stack == "none":
+            return True
+        if stack in ("y", "both") and len(raw_inputs) < 2:
+            self.add(loc + ("stack",), f"stack {stack!r} stacks the sites of the second input, but inputs has "
+                                       f"{len(raw_inputs)} entry {raw_inputs}; use stack = \"x\".")
+            return False
+        if pairing != "product":
+            self.add(loc + ("stack",), f"stack {stack!r} gives {cid!r} all selected sites of an input at once, so "
+                                       f"there is nothing to pair by {pairing!r}: remove pairing, or remove stack.")
             return False
         return True
 

@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import InvalidInputError
 from ..store import RepresentationStore, to_jsonable
 from ..tasks import Task
-from ..types import RDMs, Representation, Result, StimulusSet
+from ..types import RDMs, Representation, Result, StimulusSet, stack_sites
 from .cache import ResultCache
 
 __all__ = ["RunContext", "execute_task", "import_ref", "result_rows", "resolve_stimuli"]
@@ -252,13 +252,19 @@ def _run_analysis(task: Task, ctx: RunContext) -> dict[str, Any]:
     store = ctx.store
     loaded: dict[tuple[str, str], Any] = {}
     values = []
-    for inp in task.inputs:
-        k = (inp["task"], inp["site"])
-        if k not in loaded:
-            loaded[k] = _apply_transforms(store.read(inp["task"], inp["site"]), task.transforms)
-        values.append(loaded[k])
-    analyzer = _build(task.component_ref, task.params)
     owner = f"Analyzer {task.component_id!r} ({task.name!r})"
+    for inp in task.inputs:
+        sites = inp.get("sites") or [inp["site"]]
+        for site in sites:
+            k = (inp["task"], site)
+            if k not in loaded:
+                loaded[k] = _apply_transforms(store.read(inp["task"], site), task.transforms)
+        if "sites" in inp:  # the analysis's ``stack``: all these sites as one input
+            values.append(stack_sites([loaded[(inp["task"], s)] for s in sites], sites,
+                                      owner=f"{owner}, input {inp['source']}:{inp['site']}"))
+        else:
+            values.append(loaded[(inp["task"], sites[0])])
+    analyzer = _build(task.component_ref, task.params)
     t0 = time.perf_counter()
     results = analyzer.analyze(*values)
     rows = result_rows(results, owner)

@@ -133,4 +133,7 @@ def test_example_recipe_is_valid_and_expands():
     assert validate_file(RECIPE, ps.registry) == []
     plan = plan_file(RECIPE, ps.registry)
     per = Counter(t.labels["analysis"] for t in plan.of_kind("analysis"))
-    assert per == {"rsa-convergence": 16 * (6 + 31)}  # 16 blocks x (6 regions + 31 MEG times)
+    # 16 blocks x (6 regions + 31 MEG times); the stacked layer profile: one task per region / MEG time
+    assert per == {"rsa-convergence": 16 * (6 + 31), "layer-profile": 6 + 31}
+    prof = [t for t in plan.of_kind("analysis") if t.labels["analysis"] == "layer-profile"]
+    assert {len(t.inputs[0]["sites"]) for t in prof} == {16}

@@ -9,7 +9,7 @@ import numpy as np
 
 from neurorep.components import Analyzer, Tags
 from neurorep.errors import InvalidInputError
-from neurorep.types import RDMs, Representation, Result
+from neurorep.types import RDMs, Representation, Result, stack_sites
 
 from .core import CITATION
 
@@ -23,29 +23,21 @@ def stack_layers(layers: Mapping[str, Representation], key: str = "layer") -> Re
     Parameters
     ----------
     layers : mapping of str to Representation
-        The layers in depth order, all over the same stimulus ids (in the same order).
+        The layers in depth order, all over the same stimulus ids (rows follow the first layer's order).
     key : str, default="layer"
         Name of the channel descriptor.
     """
     if not layers:
         raise InvalidInputError("convergence.stack_layers: got no layers; pass {name: Representation} in depth order.")
-    reps = list(layers.values())
-    ids = reps[0].stimulus_ids
-    for name, r in layers.items():
-        if r.stimulus_ids != ids:
-            raise InvalidInputError(f"convergence.stack_layers: layer {name!r} lists other stimulus ids (or another "
-                                    "order) than the first layer; align them first (neurorep.align).")
-    data = np.concatenate([np.asarray(r.data, float) for r in reps], axis=1)
-    labels = np.concatenate([np.full(r.data.shape[1], name, dtype=object) for name, r in layers.items()])
-    return Representation(data, ids, space={"kind": "model", "layers": list(layers)},
-                          channel_descriptors={key: labels.astype(str)}, name="+".join(layers))
+    # the host's stack_sites is what a recipe analysis with stack = "x" gives (descriptor "site" there)
+    return stack_sites(list(layers.values()), list(layers), descriptor=key, owner="convergence.stack_layers")
 
 
 class LayerProfile(Analyzer):
     """Similarity of every layer of a model with one brain target; the best layer and its score.
 
-    ``x`` holds all of a model's layers (see :func:`stack_layers`); its channel descriptor
-    ``layer_key`` names the layer of each feature. Each layer is compared with ``y`` (a brain region's
+    ``x`` holds all of a model's layers (see :func:`stack_layers`, or in a recipe ``stack = "x"`` with
+    ``layer_key = "site"``); its channel descriptor ``layer_key`` names the layer of each feature. Each layer is compared with ``y`` (a brain region's
     representation or RDMs, or one MEG time point) by the analyzer ``base``. The first row is the
     *overall similarity* of the model with the target: the best layer's score. The second row is the
     relative depth of that layer (0 = first, 1 = last). Across regions ordered along the cortical
