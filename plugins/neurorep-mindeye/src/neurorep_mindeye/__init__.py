@@ -4,6 +4,11 @@ Components (registered through the ``neurorep`` entry point ``mindeye``):
 
 * ``mindeye.retrieval`` (:class:`MindEyeRetrieval`): voxels -> residual MLP backbone -> contrastive projector
   into an image-embedding space; top-1/top-k retrieval of held-out stimuli in both directions.
+* ``mindeye.reconstruction`` (:class:`MindEyeReconstruction`): voxels -> predicted 64-d image embedding (ridge
+  or the MLP backbone) -> diffusion prior -> embedding-conditioned UNet (``neurorep-diffusion-models``);
+  two-way identification, pixel correlation and SSIM of the reconstructions beside a linear PCA decoder.
+* ``synthetic.fmnist-embedding-brain`` (:class:`FashionMNISTEmbeddingBrain`): SYNTHETIC voxels that mix the
+  Fashion-MNIST images' 64-d generator embedding, plus noise.
 
 Functions in :mod:`neurorep_mindeye.core`: :class:`BrainMLP`, :func:`train_brain_mlp`, :func:`info_nce`,
 :func:`mixco_nce`, :func:`retrieval_ranks`, :func:`topk_accuracy`, :func:`permutation_topk`.
@@ -12,6 +17,8 @@ Functions in :mod:`neurorep_mindeye.core`: :class:`BrainMLP`, :func:`train_brain
 from __future__ import annotations
 
 from .analyzer import MindEyeRetrieval
+from .fmnist_brain import FashionMNISTEmbeddingBrain
+from .reconstruction import MindEyeReconstruction
 from ._meta import CITATION
 
 try:
@@ -21,7 +28,7 @@ try:
 except Exception:  # pragma: no cover - source tree without install
     __version__ = "0+unknown"
 
-__all__ = ["CITATION", "BrainMLP", "MindEyeRetrieval", "TrainConfig", "info_nce", "mixco_nce", "retrieval_ranks",
+__all__ = ["CITATION", "BrainMLP", "FashionMNISTEmbeddingBrain", "MindEyeReconstruction", "MindEyeRetrieval", "TrainConfig", "info_nce", "mixco_nce", "retrieval_ranks",
            "topk_accuracy", "train_brain_mlp", "__version__"]
 
 

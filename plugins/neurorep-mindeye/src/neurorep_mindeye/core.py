@@ -20,7 +20,7 @@ from torch.nn import functional as F
 
 from ._meta import CITATION  # noqa: F401  (torch-free constants, re-exported)
 
-__all__ = ["CITATION", "BrainMLP", "TrainConfig", "mixco_nce", "info_nce", "train_brain_mlp", "embed",
+__all__ = ["CITATION", "BrainMLP", "TrainConfig", "mixco_nce", "info_nce", "train_brain_mlp", "embed", "backbone_output",
            "retrieval_ranks", "topk_accuracy", "permutation_topk", "cosine_matrix"]
 
 
@@ -100,10 +100,17 @@ class TrainConfig:
     temperature: float = 0.05
     mixco_fraction: float = 0.33
     mixco_beta: float = 0.15
+    regression_weight: float = 0.0
+    contrastive_weight: float = 1.0
 
 
 def train_brain_mlp(X: np.ndarray, T: np.ndarray, cfg: TrainConfig, seed: int) -> BrainMLP:
     """Train a :class:`BrainMLP` so that its projected embedding of ``X[i]`` retrieves ``T[i]``.
+
+    The loss is ``contrastive_weight`` times the contrastive loss on the projector output (MixCo, then InfoNCE)
+    plus, when ``regression_weight > 0``, ``regression_weight`` times the mean squared error between the
+    backbone output and ``T`` (the regression target of MindEye's reconstruction path, where the backbone
+    output feeds the diffusion prior). With the defaults (1, 0) it is the contrastive loss alone.
 
     Parameters
     ----------
@@ -144,11 +151,17 @@ def train_brain_mlp(X: np.ndarray, T: np.ndarray, cfg: TrainConfig, seed: int) -
                     lam = beta.sample((len(idx),)).clamp(0.0, 1.0)
                     perm = torch.randperm(len(idx), generator=gen)
                     xb = lam[:, None] * xb + (1.0 - lam[:, None]) * xb[perm]
-                    _, proj = model(xb)
+                    back, proj = model(xb)
                     loss = mixco_nce(proj, tb, cfg.temperature, lam, perm)
+                    if cfg.regression_weight > 0:   # the mixed input's target is the same mixture of targets
+                        tb = lam[:, None] * tb + (1.0 - lam[:, None]) * tb[perm]
                 else:
-                    _, proj = model(xb)
+                    back, proj = model(xb)
                     loss = info_nce(proj, tb, cfg.temperature)
+                if cfg.contrastive_weight != 1.0:
+                    loss = cfg.contrastive_weight * loss
+                if cfg.regression_weight > 0:
+                    loss = loss + cfg.regression_weight * F.mse_loss(back, tb)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -162,6 +175,12 @@ def embed(model: BrainMLP, X: np.ndarray) -> np.ndarray:
     """Projected brain embeddings of ``X`` (eval mode), as float64."""
     _, proj = model(torch.as_tensor(X, dtype=torch.float32))
     return proj.double().numpy()
+
+
+@torch.no_grad()
+def backbone_output(model: BrainMLP, X: np.ndarray) -> np.ndarray:
+    """Backbone outputs of ``X`` (eval mode, before the projector), as float64: the regression prediction."""
+    return model.backbone(torch.as_tensor(X, dtype=torch.float32)).double().numpy()
 
 
 def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
